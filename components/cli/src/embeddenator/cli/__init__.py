@@ -1,0 +1,7 @@
+"""The `embeddenator` command line."""
+from importlib.metadata import PackageNotFoundError, version as _version
+
+try:
+    __version__ = _version('embeddenator-cli')
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = '0+unknown'

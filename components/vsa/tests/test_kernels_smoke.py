@@ -1,0 +1,48 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from embeddenator import vsa
+from embeddenator.vsa import _kernels
+
+
+@pytest.fixture(params=_kernels.available_paths())
+def path(request):
+    before = _kernels.simd_path()
+    _kernels.set_simd_path(request.param)
+    yield request.param
+    _kernels.set_simd_path(before)
+
+
+@pytest.mark.parametrize('n', [0, 1, 3, 4, 5, 63, 64, 157])
+def test_popcount_matches_numpy(path, n):
+    rng = np.random.default_rng(n)
+    words = rng.integers(0, 2**64, size=n, dtype=np.uint64, endpoint=False)
+    assert vsa.popcount(words) == int(np.bitwise_count(words).sum())
+
+
+def test_popcount_all_ones(path):
+    words = np.full(37, np.uint64(2**64 - 1))
+    assert vsa.popcount(words) == 37 * 64
+
+
+def test_default_path_is_widest_available():
+    assert vsa.simd_path() in vsa.available_paths()
+    assert 'scalar' in vsa.available_paths()
+
+
+def test_forcing_an_unknown_path_is_a_clear_error():
+    env = dict(os.environ, EMBEDDENATOR_SIMD='sse9')
+    out = subprocess.run([sys.executable, '-c', 'import embeddenator.vsa'], env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "EMBEDDENATOR_SIMD='sse9' is not a SIMD path" in out.stderr
+
+
+def test_forcing_scalar_through_the_environment():
+    env = dict(os.environ, EMBEDDENATOR_SIMD='scalar')
+    out = subprocess.run([sys.executable, '-c', 'import embeddenator.vsa as v; print(v.simd_path())'],
+                         env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == 'scalar'
