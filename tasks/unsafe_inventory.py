@@ -1,0 +1,357 @@
+"""The unsafe-code inventory: every place in the kernels that bypasses Python's safety, and whether it is reviewed.
+
+Pure functions over source text, so the rules are unit-tested on small strings. A *site* is one source line with
+one or more kinds of unsafety:
+
+- Cython (.pyx, .pxd, .pxi): `directive` (boundscheck(False), wraparound(False), initializedcheck(False),
+  cdivision(True), as decorator, `with` block or `# cython:` header), `pointer` (pointer declarations),
+  `pointer-arith` (indexing or arithmetic on a declared pointer), `cast` (`<T *>`), `buffer-address`
+  (`&buf[i]`: a buffer turned into a raw pointer), `nogil` (`with nogil:` and `nogil` functions), `prange`,
+  `extern` (each declaration of a `cdef extern` block).
+- C (.h, .c): `intrinsic` (`_mm*` calls), `unaligned` (loadu/storeu/lddqu intrinsics, memcpy/memmove),
+  `inline-asm`, `cast` (`(T *)`), `pointer`, `pointer-arith`.
+- Manifests: each unsafe entry of `[tool.embeddenator.cython-directives]` is one module-wide `directive` site,
+  reviewed when a comment in the manifest documents it (above the table or the key, or on the key's line).
+
+A site is reviewed when a `SAFETY:` comment (followed by text) is on its line, or heads the statement that
+contains it: directly above it, above the enclosing block or function (including its decorators), in a
+function's docstring, or above an earlier statement of the same paragraph (no blank line between).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from tasks.source_lines import Line, split_c, split_cython
+
+SAFETY = re.compile(r'SAFETY:\s*\S')
+CYTHON_SUFFIXES = {'.pyx', '.pxd', '.pxi'}
+C_SUFFIXES = {'.h', '.c', '.hpp', '.cpp', '.cc'}
+# Directive values that switch a check off (cdivision(True) drops the ZeroDivisionError check).
+UNSAFE_DIRECTIVES = {'boundscheck': False, 'wraparound': False, 'initializedcheck': False, 'cdivision': True}
+
+
+@dataclass(frozen=True)
+class Site:
+    file: str
+    line: int                   # 1-based
+    kinds: tuple[str, ...]
+    reviewed: bool
+    code: str                   # the source line, stripped, for the report
+
+    @property
+    def where(self) -> str:
+        return f'{self.file}:{self.line}'
+
+
+@dataclass(frozen=True)
+class FileInventory:
+    file: str
+    sites: tuple[Site, ...]
+
+    @property
+    def reviewed(self) -> int:
+        return sum(s.reviewed for s in self.sites)
+
+    @property
+    def findings(self) -> list[Site]:
+        return [s for s in self.sites if not s.reviewed]
+
+    @property
+    def notes(self) -> str:
+        """Site kinds with their counts, most frequent first (ties alphabetical)."""
+        counts = Counter(k for s in self.sites for k in s.kinds)
+        return ', '.join(f'{k} {n}' for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+# ------------------------------------------------------------------------------------------ site detection
+
+_TYPE = r'(?:const\s+)?(?:struct\s+)?(?:unsigned\s+|signed\s+)?(?:void|char|short|int|long|float|double|bint|' \
+        r'size_t|Py_ssize_t|\w+_t|__m\d+\w*)'
+_PY_DIRECTIVE = re.compile(r'\b(?:boundscheck|wraparound|initializedcheck)\s*\(\s*False\s*\)'
+                           r'|\bcdivision\s*\(\s*True\s*\)')
+_HEADER = re.compile(r'^\s*cython\s*:(.*)$')
+_PY_POINTER_DECL = re.compile(r'\b(?:cdef|ctypedef)\s+(?:(?:public|readonly|inline|extern|static)\s+)*'
+                              r'(?:const\s+)?[A-Za-z_][\w.]*(?:\s+[A-Za-z_][\w.]*)?\s*\*+\s*'
+                              r'(?:const\s+)?([A-Za-z_]\w*)')
+_PY_POINTER_PARAM = re.compile(r'[(,]\s*(?:const\s+)?[A-Za-z_][\w.]*(?:\s+[A-Za-z_][\w.]*)?\s*\*+\s*(?:const\s+)?'
+                               r'([A-Za-z_]\w*)')
+_PY_CAST = re.compile(r'<[^<>=]*\*\s*>')
+_PY_ADDRESS = re.compile(r'(?:^|[(,=:\[]|\breturn\b)\s*&\s*[A-Za-z_][\w.]*')
+_PY_NOGIL = re.compile(r'\bwith\s+nogil\b|\bnogil\s*:\s*$|\bnogil\s*$')
+_PY_PRANGE = re.compile(r'\bprange\s*\(')
+_PY_EXTERN = re.compile(r'^\s*cdef\s+extern\b')
+_C_INTRINSIC = re.compile(r'\b_mm\d*_\w+\s*\(|\b__builtin_ia32_\w+\s*\(')
+_C_UNALIGNED = re.compile(r'\b_mm\d*_\w*(?:loadu|storeu|lddqu)\w*\s*\(|\b(?:memcpy|memmove)\s*\(')
+_C_ASM = re.compile(r'\b(?:__asm__|__asm|asm)\b(?:\s+(?:volatile|__volatile__))?\s*\(')
+_C_CAST = re.compile(r'\(\s*' + _TYPE + r'(?:\s+const)?\s*\*+\s*\)')
+_C_POINTER = re.compile(r'\b' + _TYPE + r'(?:\s+const)?\s*\*+\s*(?:const\s+|restrict\s+|__restrict\s+)*'
+                        r'([A-Za-z_]\w*)\s*(?=[,)=;\[])')
+
+
+def _pointer_use(names: Iterable[str]) -> re.Pattern | None:
+    """Indexing or arithmetic on one of the declared pointer `names`."""
+    names = sorted(set(names))
+    if not names:
+        return None
+    return re.compile(r'\b(?:' + '|'.join(map(re.escape, names)) + r')\s*(?:\[|\+\+|--|[-+]=?(?!>))')
+
+
+def cython_kinds(lines: Sequence[Line]) -> dict[int, list[str]]:
+    """0-based line index -> the kinds of unsafety found on that line of a Cython source."""
+    pointers = {m for ln in lines for rx in (_PY_POINTER_DECL, _PY_POINTER_PARAM) for m in rx.findall(ln.code)
+                if _is_declaration(ln.code)}
+    use = _pointer_use(pointers)
+    extern_indent = None
+    found: dict[int, list[str]] = {}
+    for i, ln in enumerate(lines):
+        code, kinds = ln.code, []
+        header = _HEADER.match(ln.comment) if not code.strip() else None
+        if header and any(_header_unsafe(header.group(1))):
+            kinds.append('directive')
+        if extern_indent is not None and code.strip():
+            if ln.indent > extern_indent:
+                kinds.append('extern')
+            else:
+                extern_indent = None
+        if _PY_EXTERN.match(code):
+            if code.rstrip().endswith(':'):
+                extern_indent = ln.indent     # the block's declarations are the sites
+            else:
+                kinds.append('extern')
+        if _PY_DIRECTIVE.search(code):
+            kinds.append('directive')
+        if _is_declaration(code) and (_PY_POINTER_DECL.search(code) or _PY_POINTER_PARAM.search(code)):
+            kinds.append('pointer')
+        elif use is not None and use.search(code):
+            kinds.append('pointer-arith')
+        if _PY_CAST.search(code):
+            kinds.append('cast')
+        if _PY_ADDRESS.search(code):
+            kinds.append('buffer-address')
+        if _PY_NOGIL.search(code) and 'extern' not in code:
+            kinds.append('nogil')
+        if _PY_PRANGE.search(code):
+            kinds.append('prange')
+        if kinds:
+            found[i] = list(dict.fromkeys(kinds))
+    return found
+
+
+def _is_declaration(code: str) -> bool:
+    return bool(re.match(r'\s*(?:cdef|cpdef|ctypedef)\b', code))
+
+
+def _header_unsafe(text: str) -> Iterable[bool]:
+    for key, value in re.findall(r'(\w+)\s*=\s*(\w+)', text):
+        if key in UNSAFE_DIRECTIVES:
+            yield value.lower() == str(UNSAFE_DIRECTIVES[key]).lower()
+
+
+def c_kinds(lines: Sequence[Line]) -> dict[int, list[str]]:
+    """0-based line index -> the kinds of unsafety found on that line of a C source."""
+    codes = [ln.code for ln in lines]
+    pointers = {m for code in codes if not code.lstrip().startswith('#') for m in _C_POINTER.findall(code)}
+    use = _pointer_use(pointers)
+    found: dict[int, list[str]] = {}
+    for i, code in enumerate(codes):
+        if re.match(r'\s*#\s*(?:include|if|ifdef|ifndef|elif|else|endif|pragma)\b', code):
+            continue
+        kinds = []
+        if _C_INTRINSIC.search(code):
+            kinds.append('intrinsic')
+        if _C_UNALIGNED.search(code):
+            kinds.append('unaligned')
+        if _C_ASM.search(code):
+            kinds.append('inline-asm')
+        if _C_CAST.search(code):
+            kinds.append('cast')
+        if _C_POINTER.search(code):
+            kinds.append('pointer')
+        elif use is not None and use.search(code):
+            kinds.append('pointer-arith')
+        if kinds:
+            found[i] = kinds
+    return found
+
+
+# ------------------------------------------------------------------------------------------- review rules
+
+def reviewed_lines(lines: Sequence[Line], cython: bool) -> set[int]:
+    """0-based indices of the lines a `SAFETY:` comment covers (see the module docstring)."""
+    extent = _cython_extent if cython else _c_extent
+    covered: set[int] = set()
+    for start, siblings in _anchors(lines, cython):
+        covered.update(range(start, extent(lines, start, siblings) + 1))
+    return covered
+
+
+def _anchors(lines: Sequence[Line], cython: bool) -> Iterable[tuple[int, bool]]:
+    """(line, whether the paragraph's later statements are covered too) for each statement headed by a SAFETY
+    comment: above it (covers the paragraph), on its own line or in its docstring (covers the statement)."""
+    block: list[str] = []
+    for i, ln in enumerate(lines):
+        if ln.comment_only:
+            block.append(ln.comment)
+            continue
+        if ln.code.strip() and SAFETY.search(' '.join(block)):
+            yield i, True
+        elif ln.code.strip() and SAFETY.search(ln.comment):
+            yield i, False
+        if cython and _docstring_has_safety(lines, i):
+            yield _first_decorator(lines, i), False
+        block = []
+
+
+def _docstring_has_safety(lines: Sequence[Line], i: int) -> bool:
+    if not re.match(r'\s*(?:async\s+)?(?:def|cdef|cpdef)\b.*:\s*$', lines[i].code):
+        return False
+    text = []
+    for ln in lines[i + 1:]:
+        if ln.code.strip().strip('\'"rRbBuU '):
+            break
+        text.append(ln.string)
+    return bool(SAFETY.search(' '.join(text)))
+
+
+def _first_decorator(lines: Sequence[Line], i: int) -> int:
+    while i > 0 and lines[i - 1].code.lstrip().startswith('@'):
+        i -= 1
+    return i
+
+
+def _cython_extent(lines: Sequence[Line], start: int, siblings: bool = True) -> int:
+    """Last line of the statement at `start` with its indented body (decorators lead to their function), then,
+    with `siblings`, of the simple statements that follow it in the same paragraph (no blank line between)."""
+    base, end, head, gap = lines[start].indent, start, start, False
+    for j in range(start + 1, len(lines)):
+        ln = lines[j]
+        if ln.blank:
+            gap = True
+        elif ln.indent > base or (ln.comment_only and not gap):
+            end, gap = j, False
+        elif ln.indent == base and not gap and _continues(lines[head].code, ln.code, siblings):
+            end = head = j
+        elif not ln.comment_only:
+            break
+    return end
+
+
+_CLAUSE = re.compile(r'\s*(?:else|elif|except|finally)\b')
+
+
+def _continues(previous: str, code: str, siblings: bool) -> bool:
+    """Whether a line at the statement's own indentation still belongs to what the comment covers."""
+    if previous.lstrip().startswith('@') or _CLAUSE.match(code):
+        return True
+    return siblings and not previous.rstrip().endswith(':')
+
+
+def _c_extent(lines: Sequence[Line], start: int, siblings: bool = True) -> int:
+    """Last line of the statement at `start` (its `;` or closing brace) then, with `siblings`, of the simple
+    statements that follow it in the same paragraph; a braced block (a function, a loop) ends the run."""
+    end = _c_statement_end(lines, start)
+    while siblings and end + 1 < len(lines) and not lines[end].code.rstrip().endswith('}'):
+        nxt = lines[end + 1]
+        if nxt.blank or nxt.code.lstrip().startswith('}'):
+            break
+        end = end + 1 if nxt.comment_only else _c_statement_end(lines, end + 1)
+    return end
+
+
+def _c_statement_end(lines: Sequence[Line], start: int) -> int:
+    if lines[start].code.lstrip().startswith('#'):
+        j = start
+        while lines[j].code.rstrip().endswith('\\') and j + 1 < len(lines):
+            j += 1
+        return j
+    depth, opened = 0, False
+    for j in range(start, len(lines)):
+        for ch in lines[j].code:
+            if ch in '({[':
+                depth += 1
+                opened = opened or ch == '{'
+            elif ch in ')}]':
+                depth -= 1
+                if depth <= 0 and ch == '}' and opened:
+                    return j
+            elif ch == ';' and depth <= 0:
+                return j
+    return len(lines) - 1
+
+
+# ------------------------------------------------------------------------------------------------ scanning
+
+def scan_source(text: str, file: str) -> FileInventory:
+    """The inventory of one Cython or C source; `file` (its workspace-relative path) picks the language."""
+    suffix = '.' + file.rsplit('.', 1)[-1] if '.' in file else ''
+    if suffix in CYTHON_SUFFIXES:
+        lines, cython = split_cython(text), True
+        kinds = cython_kinds(lines)
+    elif suffix in C_SUFFIXES:
+        lines, cython = split_c(text), False
+        kinds = c_kinds(lines)
+    else:
+        known = ', '.join(sorted(CYTHON_SUFFIXES | C_SUFFIXES))
+        raise ValueError(f'{file}: not a Cython or C source; the inventory reads {known}')
+    covered = reviewed_lines(lines, cython)
+    sites = tuple(Site(file, i + 1, tuple(k), i in covered or _in_safety_header(lines, i), lines[i].raw.strip())
+                  for i, k in sorted(kinds.items()))
+    return FileInventory(file, sites)
+
+
+def _in_safety_header(lines: Sequence[Line], i: int) -> bool:
+    """A `# cython:` header line is reviewed by a SAFETY comment in the comment run it belongs to."""
+    if not lines[i].comment_only or not _HEADER.match(lines[i].comment):
+        return False
+    lo = hi = i
+    while lo > 0 and lines[lo - 1].comment_only:
+        lo -= 1
+    while hi + 1 < len(lines) and lines[hi + 1].comment_only:
+        hi += 1
+    return any(SAFETY.search(ln.comment) for ln in lines[lo:hi + 1])
+
+
+def manifest_sites(text: str, file: str, directives: dict, table: str = 'tool.embeddenator.cython-directives'
+                   ) -> FileInventory:
+    """One site per unsafe module-wide directive of the manifest's table; reviewed when a comment documents it."""
+    raw = text.splitlines()
+    header = next((i for i, ln in enumerate(raw) if ln.strip() == f'[{table}]'), None)
+    sites = []
+    for key, unsafe in UNSAFE_DIRECTIVES.items():
+        if key not in directives or directives[key] != unsafe:
+            continue
+        at = _toml_key_line(raw, header, key)
+        documented = (at is not None and '#' in raw[at]) or any(
+            _comment_above(raw, i) for i in (at, header) if i is not None)
+        line = (at if at is not None else header or 0) + 1
+        sites.append(Site(file, line, ('directive',), documented, f'{key} = {str(unsafe).lower()} (module-wide)'))
+    return FileInventory(file, tuple(sites))
+
+
+def _toml_key_line(raw: list[str], header: int | None, key: str) -> int | None:
+    if header is None:
+        return None
+    for i in range(header + 1, len(raw)):
+        if raw[i].lstrip().startswith('['):
+            return None
+        if re.match(rf'\s*{re.escape(key)}\s*=', raw[i]):
+            return i
+    return None
+
+
+def _comment_above(raw: list[str], i: int) -> bool:
+    return i > 0 and raw[i - 1].lstrip().startswith('#') and len(raw[i - 1].strip('# ')) > 0
+
+
+def findings(inventories: Iterable[FileInventory]) -> list[Site]:
+    """Every unreviewed site, in file and line order."""
+    return sorted((s for inv in inventories for s in inv.findings), key=lambda s: (s.file, s.line))
+
+
+def describe(site: Site) -> str:
+    """One line naming the site and the fix."""
+    return (f'{site.where}: {", ".join(site.kinds)} without a SAFETY: comment (add `SAFETY: <invariant>` '
+            f'directly above it or on the enclosing function): {site.code}')
