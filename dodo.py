@@ -1,4 +1,5 @@
 """Embeddenator workspace: `doit` builds and tests what changed; `doit list` shows every stage."""
 from tasks import DOIT_CONFIG  # noqa: F401
 from tasks.build import task_build  # noqa: F401
+from tasks.changelog import task_changelog  # noqa: F401
 from tasks.test import task_integration, task_test  # noqa: F401
