@@ -1,5 +1,8 @@
 """Embeddenator workspace: `doit` builds and tests what changed; `doit list` shows every stage."""
 from tasks import DOIT_CONFIG  # noqa: F401
+from tasks.bench import task_bench, task_bench_baseline  # noqa: F401
 from tasks.build import task_build  # noqa: F401
 from tasks.changelog import task_changelog  # noqa: F401
 from tasks.test import task_integration, task_test  # noqa: F401
+from tasks.package import task_package  # noqa: F401
+from tasks.publish import task_publish  # noqa: F401

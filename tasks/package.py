@@ -1,0 +1,262 @@
+"""`package:<component>`: build the sdist and wheel into dist/<name>/ and run the publishing checklist on them.
+
+The sdist is built from a staging copy holding the component's files plus every workspace path it declares
+(vsa: `pyx/`, with the C that Cython generates from it), so it compiles with no workspace around it; the wheel is
+then built from the unpacked sdist, which proves that. SOURCE_DATE_EPOCH is the time of the last commit touching
+the component, and the sdist is re-packed with fixed owners and times: two builds of one commit are
+byte-identical, which is what lets a re-run recognise its own uploads by SHA-256.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import tomllib
+import zipfile
+from importlib.metadata import version as installed_version
+from pathlib import Path
+
+import git
+from doit.tools import config_changed
+
+from tasks.build import extension_targets
+from tasks.checklist import (Finding, check_changelog, check_manifest, check_readme, check_sizes)
+from tasks.config import settings, workspace
+from tasks.preflight import defined_tasks
+from tasks.registry import sha256_file
+from tasks.reporting import write_report
+from tasks.tagging import last_change_time
+from tasks.workspace import Component
+
+SIZE_LIMIT = 10 * 1024 * 1024
+BUILD_TOOLS = ('build', 'setuptools', 'wheel', 'Cython')
+
+
+class PackageError(Exception):
+    """A build of the distributions failed; the message names the component and the log."""
+
+
+# ---------------------------------------------------------------- paths and names
+
+def dist_dir(comp: Component) -> Path:
+    return settings().path('dist', comp.name)
+
+
+def work_dir(comp: Component) -> Path:
+    cfg = settings()
+    return cfg.path(cfg.build, 'package', comp.name)
+
+
+def report_path(name: str) -> Path:
+    cfg = settings()
+    return cfg.path(cfg.reports, 'package', f'{name}.md')
+
+
+def _norm(dist: str) -> str:
+    return dist.replace('-', '_')
+
+
+def sdist_name(comp: Component) -> str:
+    return f'{_norm(comp.dist)}-{comp.version}.tar.gz'
+
+
+def wheel_name(comp: Component) -> str:
+    """setuptools' wheel name: pure `py3-none-any`, with extensions `cpXY-cpXY-<platform>`."""
+    if not comp.extensions:
+        return f'{_norm(comp.dist)}-{comp.version}-py3-none-any.whl'
+    tag = f'cp{sys.version_info.major}{sys.version_info.minor}'
+    platform = sysconfig.get_platform().replace('-', '_').replace('.', '_')
+    return f'{_norm(comp.dist)}-{comp.version}-{tag}-{tag}-{platform}.whl'
+
+
+def distributions(comp: Component) -> list[Path]:
+    return [dist_dir(comp) / sdist_name(comp), dist_dir(comp) / wheel_name(comp)]
+
+
+def release_files(root: Path, paths: list[str]) -> list[Path]:
+    """Files under `paths` that git tracks or would track (not ignored): exactly what a release contains."""
+    out = git.Repo(root).git.ls_files('--cached', '--others', '--exclude-standard', '--', *paths)
+    return sorted({root / line for line in out.splitlines() if (root / line).is_file()})
+
+
+# ---------------------------------------------------------------- building
+
+def stage(root: Path, comp: Component, folder: Path, epoch: int) -> Path:
+    """A copy of the component with its other declared paths inside it, every mtime set to `epoch`."""
+    shutil.rmtree(folder, ignore_errors=True)
+    own = comp.root.relative_to(root).as_posix()
+    for src in release_files(root, list(comp.paths)):
+        rel = src.relative_to(root).as_posix()
+        dest = folder / (rel[len(own) + 1:] if rel.startswith(own + '/') else rel)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest)
+    for path in [folder, *folder.rglob('*')]:
+        os.utime(path, (epoch, epoch))
+    return folder
+
+
+def _build(source: Path, kind: str, out: Path, env: dict, log: Path, comp: Component) -> Path:
+    cmd = [sys.executable, '-m', 'build', f'--{kind}', '--no-isolation', '--outdir', str(out), str(source)]
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with open(log, 'a', encoding='utf-8') as fh:
+        fh.write(f'$ {" ".join(cmd)}\n{proc.stdout}\n')
+    if proc.returncode != 0:
+        tail = proc.stdout.strip().splitlines()[-1:] or ['no output']
+        raise PackageError(f'{comp.manifest}: python -m build --{kind} failed ({tail[0]}); see {log}')
+    suffix = '.tar.gz' if kind == 'sdist' else '.whl'
+    [built] = [p for p in out.iterdir() if p.name.endswith(suffix)]
+    return built
+
+
+def normalize_sdist(path: Path, epoch: int) -> None:
+    """Re-pack the sdist with sorted members, fixed owners and `epoch` times, and a gzip header without a date."""
+    import gzip
+    import io
+    with tarfile.open(path, 'r:gz') as src:
+        members = sorted(src.getmembers(), key=lambda m: m.name)
+        payload = [(m, src.extractfile(m).read() if m.isfile() else None) for m in members]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode='w', format=tarfile.PAX_FORMAT) as dst:
+        for member, data in payload:
+            member.mtime, member.uid, member.gid, member.uname, member.gname = epoch, 0, 0, '', ''
+            member.pax_headers = {}
+            dst.addfile(member, io.BytesIO(data) if data is not None else None)
+    with open(path, 'wb') as fh, gzip.GzipFile(filename='', mode='wb', fileobj=fh, mtime=0) as gz:
+        gz.write(buffer.getvalue())
+
+
+def build_distributions(root: Path, comp: Component, epoch: int) -> list[Path]:
+    """sdist from the staging copy, wheel from the unpacked sdist; both moved into dist/<name>/."""
+    work = work_dir(comp)
+    shutil.rmtree(work, ignore_errors=True)
+    out, unpacked, log = work / 'out', work / 'unpacked', work / 'build.log'
+    out.mkdir(parents=True)
+    staged = stage(root, comp, work / 'stage', epoch)
+    env = {**os.environ, 'SOURCE_DATE_EPOCH': str(epoch), 'PYTHONHASHSEED': '0',
+           # debug info and __FILE__ name the build folder: map it so the extension's bytes do not depend on it
+           'CFLAGS': f'{os.environ.get("CFLAGS", "")} -ffile-prefix-map={work}=.'.strip()}
+    sdist = _build(staged, 'sdist', out, env, log, comp)
+    normalize_sdist(sdist, epoch)
+    with tarfile.open(sdist) as archive:
+        archive.extractall(unpacked, filter='data')
+    [tree] = list(unpacked.iterdir())
+    wheel = _build(tree, 'wheel', out, env, log, comp)
+    target = dist_dir(comp)
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    expected = distributions(comp)
+    for built, dest in zip((sdist, wheel), expected):
+        if built.name != dest.name:
+            raise PackageError(f'{comp.manifest}: built {built.name}, expected {dest.name}; check [project] name '
+                               f'and version')
+        shutil.move(str(built), dest)
+    return expected
+
+
+# ---------------------------------------------------------------- checking
+
+def archive_members(path: Path) -> list[str]:
+    if path.suffix == '.whl':
+        with zipfile.ZipFile(path) as archive:
+            return sorted(archive.namelist())
+    with tarfile.open(path) as archive:
+        return sorted(m.name for m in archive.getmembers() if not m.isdir())
+
+
+def _tool(check: str, cmd: list[str], cwd: Path) -> Finding:
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    text = ' '.join(proc.stdout.split())[-400:] or 'no output'
+    return Finding(check, proc.returncode == 0, text)
+
+
+def api_findings(root: Path, comp: Component) -> list[Finding]:
+    """Docstrings and doctests, checked in a fresh interpreter against the workspace's editable install."""
+    proc = subprocess.run([sys.executable, '-m', 'tasks.apicheck', comp.import_name], cwd=root,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ['no output'])[-1]
+        return [Finding('public API imports', False, f'{comp.import_name}: {last}')]
+    data = json.loads(proc.stdout)
+    missing, tests = data['undocumented'], data['doctests']
+    return [Finding('docstrings', not missing, f'{len(missing)} public names lack one: {", ".join(missing[:8])}'
+                    if missing else 'every public function and class has one'),
+            Finding('doctests', not tests['failures'], f'{tests["attempted"]} examples run; ' +
+                    (' | '.join(tests['failures'])[:600] if tests['failures'] else 'all pass'))]
+
+
+def checklist(root: Path, comp: Component, files: list[Path]) -> list[Finding]:
+    ws = workspace()
+    project = tomllib.loads(comp.manifest.read_text(encoding='utf-8'))['project']
+    where = comp.manifest.relative_to(root).as_posix()
+    siblings = {c.dist: c.version for c in ws.components.values()}
+    readme, changelog = comp.root / 'README.md', comp.root / 'CHANGELOG.md'
+    findings = [*check_manifest(project, where, comp.root, siblings),
+                *check_readme(readme.read_text(encoding='utf-8') if readme.is_file() else '',
+                              readme.relative_to(root).as_posix(), comp.dist, bool(comp.extensions)),
+                check_changelog(changelog.read_text(encoding='utf-8') if changelog.is_file() else None,
+                                changelog.relative_to(root).as_posix(), comp.version),
+                *check_sizes({f.name: f.stat().st_size for f in files}, SIZE_LIMIT)]
+    findings.append(_tool('twine check --strict', [sys.executable, '-m', 'twine', 'check', '--strict',
+                                                   *map(str, files)], root))
+    wheels = [str(f) for f in files if f.suffix == '.whl']
+    findings.append(_tool('check-wheel-contents', [sys.executable, '-m', 'check_wheel_contents', *wheels],
+                          comp.root))
+    findings.append(_tool('lint (flake8)', [sys.executable, '-m', 'flake8', str(comp.root)], root))
+    findings.extend(api_findings(root, comp))
+    return findings
+
+
+def package_component(name: str) -> bool:
+    """The action of `package:<name>`: build, check, report; False (with the failed checks on stderr) if any fails."""
+    ws = workspace()
+    comp, root = ws.components[name], ws.root
+    epoch = last_change_time(root, list(comp.paths))
+    try:
+        files = build_distributions(root, comp, epoch)
+    except PackageError as err:
+        print(err, file=sys.stderr)
+        return False
+    findings = checklist(root, comp, files)
+    failed = [f for f in findings if not f.ok]
+    data = {'component': name, 'dist': comp.dist, 'version': comp.version, 'level': comp.level,
+            'source_date_epoch': epoch, 'verdict': 'fail' if failed else 'pass',
+            'summary': f'{len(findings) - len(failed)}/{len(findings)} checks hold' +
+                       (f'; failing: {", ".join(f.check for f in failed)}' if failed else ''),
+            'files': [{'name': f.name, 'path': f.relative_to(root).as_posix(), 'size': f.stat().st_size,
+                       'sha256': sha256_file(f), 'contents': archive_members(f)} for f in files],
+            'findings': [f.as_dict() for f in findings]}
+    write_report(report_path(name), 'package.md.j2', data)
+    for finding in failed:
+        print(f'package:{name}: {finding.check}: {finding.detail}', file=sys.stderr)
+    return not failed
+
+
+def package_inputs(comp: Component) -> list[Path]:
+    ws = workspace()
+    files = set(release_files(ws.root, list(comp.paths)))
+    changelog = comp.root / 'CHANGELOG.md'
+    if changelog.exists() or 'changelog' in defined_tasks():
+        files.add(changelog)   # written by changelog:<name> when that stage is loaded
+    return sorted(files | set(extension_targets([comp])))
+
+
+def task_package():
+    """build each component's sdist and wheel into dist/<name>/ and run the publishing checklist"""
+    ws = workspace()
+    tools = {tool: installed_version(tool) for tool in BUILD_TOOLS}
+    for name, comp in ws.components.items():
+        report = report_path(name)
+        yield {
+            'name': name,
+            'doc': f'build and check {comp.dist} {comp.version} -> dist/{name}/, {report.relative_to(ws.root)}',
+            'actions': [(package_component, [name])],
+            'file_dep': [str(f) for f in package_inputs(comp)],
+            'targets': [*map(str, distributions(comp)), str(report), str(report.with_suffix('.json'))],
+            'uptodate': [config_changed({'epoch': last_change_time(ws.root, list(comp.paths)), 'tools': tools,
+                                         'python': sys.version})],
+            'clean': True,
+        }

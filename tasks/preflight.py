@@ -1,0 +1,88 @@
+"""The gates publish reads: each stage's JSON (or JUnit XML) verdict, and which gate tasks this run defines.
+
+A gate file that does not exist means the gate was not run: the report says so and publishing goes on; a
+"fail" verdict (or an unreadable file) stops it. Nothing here pretends a missing gate passed.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable
+
+#: gate -> candidate report files (relative to the reports folder), first existing one wins, and the task that
+#: writes it (publish depends on that task when this run defines it).
+GATES = (
+    ('tests', ('tests/summary.json',), 'test'),
+    ('integration', ('tests/integration.json', 'tests/integration.xml'), 'integration'),
+    ('audit', ('audit/audit.json',), 'audit'),
+    ('bench', ('bench/gate.json',), 'bench'),
+)
+PASS, FAIL, NOT_RUN = 'pass', 'fail', 'not run'
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    status: str         # pass | fail | not run
+    summary: str
+    path: str           # the file read, or the first candidate when none exists
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def read_gate(name: str, candidates: Iterable[Path]) -> Gate:
+    candidates = list(candidates)
+    for path in candidates:
+        if path.is_file():
+            return _read_junit(name, path) if path.suffix == '.xml' else _read_json(name, path)
+    return Gate(name, NOT_RUN, f'not run: no {candidates[0].name} yet', str(candidates[0]))
+
+
+def read_gates(reports: Path) -> list[Gate]:
+    return [read_gate(name, [reports / f for f in files]) for name, files, _ in GATES]
+
+
+def blocking(gates: Iterable[Gate]) -> list[Gate]:
+    return [g for g in gates if g.status == FAIL]
+
+
+def _read_json(name: str, path: Path) -> Gate:
+    try:
+        data = json.loads(path.read_text(encoding='utf-8'))
+        verdict = data['verdict']
+    except (ValueError, KeyError, TypeError):
+        return Gate(name, FAIL, f'{path}: unreadable or no top-level "verdict"; re-run its task', str(path))
+    status = PASS if verdict == PASS else FAIL
+    return Gate(name, status, str(data.get('summary') or f'verdict {verdict}'), str(path))
+
+
+def _read_junit(name: str, path: Path) -> Gate:
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError:
+        return Gate(name, FAIL, f'{path}: not valid JUnit XML; re-run its task', str(path))
+    suites = [root] if root.tag == 'testsuite' else root.findall('testsuite')
+    count = {k: sum(int(s.get(k, 0)) for s in suites) for k in ('tests', 'failures', 'errors', 'skipped')}
+    bad = count['failures'] + count['errors']
+    status = PASS if count['tests'] and not bad else FAIL
+    return Gate(name, status, f'{count["tests"]} tests, {bad} failed, {count["skipped"]} skipped', str(path))
+
+
+def defined_tasks() -> set[str]:
+    """Task basenames the loaded dodo file defines (`task_<name>` creators); empty outside a doit run."""
+    dodo = sys.modules.get('dodo')
+    if dodo is None:
+        return set()
+    return {key[len('task_'):] for key, value in vars(dodo).items() if key.startswith('task_') and callable(value)}
+
+
+def gate_tasks(enabled: bool = True) -> list[str]:
+    """The gate tasks publish should run first: those this run defines (they land stage by stage)."""
+    if not enabled:
+        return []
+    have = defined_tasks()
+    return [task for _, _, task in GATES if task in have]

@@ -1,0 +1,209 @@
+"""`publish:<component>` in the graph's order and `publish` for all: preflight, then the steps of tasks.release.
+
+`doit publish --dry-run` (a task parameter) does everything but upload and tag, installing from the built files
+instead; its logs and report go to reports/publishing/dry-run/. Each component's action re-renders the run's
+report, so a failed run still leaves one that says where it stopped.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from doit import task_params
+
+from tasks import preflight, tagging
+from tasks.config import settings, workspace
+from tasks.package import distributions, report_path
+from tasks.registry import RegistryError, open_registry, remote_registry, served_files
+from tasks.release import (PublishError, Release, Steps, Verifier, dry_run_release, manifest_scripts,
+                           publish_release, stamp)
+from tasks.reporting import write_report
+from tasks.tagging import TagError
+from tasks.verify import VerifyError
+
+DEFAULT_IDENTITY = None     # setup.cfg [embeddenator] tag-identity supplies the fallback
+#: One id per doit process: the records and the shared venv of this run.
+RUN_ID = f'{time.strftime("%Y%m%dT%H%M%S", time.gmtime())}-{os.getpid()}'
+FAILURES = (PublishError, RegistryError, VerifyError, TagError)
+
+
+def out_dir(dry_run: bool) -> Path:
+    cfg = settings()
+    base = cfg.path(cfg.reports, 'publishing')
+    return base / 'dry-run' if dry_run else base
+
+
+def run_dir(run: str) -> Path:
+    cfg = settings()
+    return cfg.path(cfg.build, 'publish', run)
+
+
+def make_release(name: str) -> Release:
+    """The release of `name` from the workspace and its package report (the files it built and their digests)."""
+    ws = workspace()
+    comp = ws.components[name]
+    report = json.loads(report_path(name).with_suffix('.json').read_text(encoding='utf-8'))
+    if report['verdict'] != 'pass':
+        raise PublishError(f'{report_path(name)}: the publishing checklist failed ({report["summary"]}); fix it and '
+                           f'run `doit package:{name}`')
+    closure = sorted(ws.closure(name))
+    return Release(name=name, dist=comp.dist, version=comp.version, level=comp.level, import_name=comp.import_name,
+                   files=tuple(distributions(comp)), sha256={f['name']: f['sha256'] for f in report['files']},
+                   siblings={ws.components[d].dist: ws.components[d].version for d in closure},
+                   sibling_wheels=tuple(distributions(ws.components[d])[1] for d in closure),
+                   modules=tuple(e.name for e in comp.extensions), scripts=manifest_scripts(comp.manifest))
+
+
+def check_preflight(root: Path, dry_run: bool) -> tuple[list[preflight.Gate], list[str]]:
+    """Gates and git state; raises PublishError if publishing must not start. Returns (gates, warnings)."""
+    cfg = settings()
+    gates = preflight.read_gates(cfg.path(cfg.reports))
+    warnings = []
+    failed = preflight.blocking(gates)
+    if failed:
+        raise PublishError('; '.join(f'gate {g.name} failed: {g.summary} ({g.path})' for g in failed) +
+                           '; fix it, re-run its task, then publish')
+    dirty = tagging.dirty_paths(root)
+    if dirty:
+        message = (f'the git tree is not clean ({len(dirty)} paths, e.g. {", ".join(dirty[:3])}); commit or remove '
+                   f'them: a release is built from a commit')
+        if not dry_run:
+            raise PublishError(message)
+        warnings.append(message)
+    return gates, warnings
+
+
+def publish_component(name: str, dry_run: bool, run: str) -> bool:
+    """The action of `publish:<name>`: one record in the run's report; False with one line on stderr on failure."""
+    ws, cfg = workspace(), settings()
+    out = out_dir(dry_run)
+    comp = ws.components[name]
+    record = {'component': name, 'dist': comp.dist, 'version': comp.version, 'level': comp.level, 'run': run,
+              'files': [], 'status': 'failed', 'uploaded': None, 'served': None, 'verified': None, 'tag': None,
+              'error': None, 'warnings': []}
+    previous = _read_record(out, name)
+    gates: list[preflight.Gate] = []
+    try:
+        gates, record['warnings'] = check_preflight(ws.root, dry_run)
+        rel = make_release(name)
+        record['files'] = [{'name': n, 'sha256': d} for n, d in sorted(rel.sha256.items())]
+        verifier = Verifier(run_dir(run), ws.root / cfg.components, out / 'logs')
+        if dry_run:
+            record.update(_dry_run(rel, verifier))
+        else:
+            identity = tagging.tagger_identity(ws.root, cfg.get('tag-identity', DEFAULT_IDENTITY))
+            with open_registry(cfg) as registry:
+                steps = Steps(root=ws.root, identity=identity, verifier=verifier,
+                              served_timeout=float(cfg.get('served-timeout', '120')))
+                record.update(publish_release(rel, registry, steps, out / 'logs' / f'{name}.log'))
+                record['index'] = registry.name
+        _carry_times(record, previous)
+    except FAILURES as err:
+        record['error'] = str(err)
+        print(f'publish:{name}: {err}', file=sys.stderr)
+    _write_record(out, record)
+    render_report(dry_run, run, gates)
+    print(f'publish:{name}: {record["status"]}', file=sys.stderr)
+    return record['error'] is None
+
+
+def _dry_run(rel: Release, verifier: Verifier) -> dict:
+    """Compare with the configured index when it can be reached, then install from the built files."""
+    find_links = tuple(sorted({f.parent for f in (rel.wheel, *rel.sibling_wheels)}))
+    try:
+        with open_registry(settings()) as registry:
+            served = served_files(registry.simple_url, rel.dist)
+    except RegistryError as err:
+        print(f'dry run: the index cannot be compared ({err})', file=sys.stderr)
+        served = {}
+    return dry_run_release(rel, served, verifier, find_links)
+
+
+def _carry_times(record: dict, previous: dict | None) -> None:
+    """An already-published component keeps the times its own publish recorded (same version and files)."""
+    if record['status'] != 'already published' or not previous or previous.get('files') != record['files']:
+        return
+    for key in ('uploaded', 'served', 'verified'):
+        record[key] = record[key] or previous.get(key)
+    record['run_published'] = previous.get('run_published') or previous.get('run')
+
+
+def _record_path(out: Path, name: str) -> Path:
+    return out / 'components' / f'{name}.json'
+
+
+def _read_record(out: Path, name: str) -> dict | None:
+    try:
+        return json.loads(_record_path(out, name).read_text(encoding='utf-8'))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _write_record(out: Path, record: dict) -> None:
+    from tasks.reporting import replace_file
+    replace_file(_record_path(out, record['component']), json.dumps(record, indent=2, sort_keys=True) + '\n')
+
+
+def render_report(dry_run: bool, run: str, gates: list[preflight.Gate] | None = None) -> bool:
+    """reports/publishing/publish.md and .json from this run's records, in publish order."""
+    ws, cfg = workspace(), settings()
+    out = out_dir(dry_run)
+    gates = gates or preflight.read_gates(cfg.path(cfg.reports))
+    rows = []
+    for name, comp in ws.components.items():
+        record = _read_record(out, name)
+        if record is None or record.get('run') != run:
+            record = {'component': name, 'dist': comp.dist, 'version': comp.version, 'level': comp.level,
+                      'status': 'not reached', 'files': [], 'uploaded': None, 'served': None, 'verified': None,
+                      'tag': None, 'error': None}
+        rows.append(record)
+    failed = [r for r in rows if r['error'] or r['status'] in ('failed', 'not reached')]
+    done = len(rows) - len(failed)
+    try:
+        index = 'local index' if remote_registry(cfg) is None else cfg.get('index')
+    except RegistryError:
+        index = cfg.get('index')
+    data = {'dry_run': dry_run, 'run': run, 'index': index, 'commit': tagging.head_commit(ws.root),
+            'started': None, 'generated': stamp(), 'verdict': 'fail' if failed else 'pass',
+            'summary': f'{done}/{len(rows)} components ' + ('verified from the built files' if dry_run else
+                                                            'published and verified'),
+            'gates': [g.as_dict() for g in gates], 'components': rows}
+    write_report(out / 'publish.md', 'publish.md.j2', data)
+    return True
+
+
+def finish_run(dry_run: bool, run: str) -> bool:
+    """The action of `publish`: the final report, and the run's venv removed."""
+    render_report(dry_run, run)
+    Verifier(run_dir(run), Path(), Path()).discard()
+    print(f'publish report: {out_dir(dry_run) / "publish.md"}', file=sys.stderr)
+    return True
+
+
+@task_params([{'name': 'dry_run', 'long': 'dry-run', 'type': bool, 'default': False,
+               'help': 'everything but upload and tag; install from the built files (reports/publishing/dry-run/)'}])
+def task_publish(dry_run=False):
+    """publish every component in dependency order: gates, upload, wait until served, verify, tag"""
+    ws, cfg = workspace(), settings()
+    gates = preflight.gate_tasks(cfg.get('publish-runs-gates', 'yes').lower() not in ('no', 'false', '0'))
+    out = out_dir(dry_run)
+    for name, comp in ws.components.items():
+        yield {
+            'name': name,
+            'doc': f'{"dry-run " if dry_run else ""}publish {comp.dist} {comp.version} (level {comp.level}) '
+                   f'after {", ".join(comp.deps) or "nothing"}',
+            'actions': [(publish_component, [name, dry_run, RUN_ID])],
+            'file_dep': [str(report_path(name).with_suffix('.json')), *map(str, distributions(comp))],
+            'targets': [str(out / 'components' / f'{name}.json')],
+            'uptodate': [False],   # the index and the tags decide what is left to do, not doit's state
+            'task_dep': [*gates, *(f'publish:{dep}' for dep in comp.deps)],
+        }
+    yield {
+        'name': None,
+        'actions': [(finish_run, [dry_run, RUN_ID])],
+        'targets': [str(out / 'publish.md'), str(out / 'publish.json')],
+        'clean': True,
+    }

@@ -1,0 +1,155 @@
+"""One component's release as plain values and steps: skip if published, upload, wait until served, verify, tag.
+
+`publish_release` decides from what the index serves and which tags exist (never from doit's state), so running
+it again after a failure or a kill does what is left and uploads nothing twice. The side effects are the fields
+of `Steps`, which the tests replace to inject faults.
+"""
+from __future__ import annotations
+
+import fcntl
+import shutil
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from tasks import registry as reg
+from tasks import tagging, verify
+from tasks.registry import Registry
+
+
+class PublishError(Exception):
+    """A release cannot go on (conflicting content, failed gate, dirty tree); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    dist: str
+    version: str
+    level: int
+    import_name: str
+    files: tuple[Path, ...]                 # sdist and wheel, built by package:<name>
+    sha256: dict = field(default_factory=dict)              # file name -> digest
+    siblings: dict = field(default_factory=dict)            # dist -> version of everything it depends on
+    sibling_wheels: tuple[Path, ...] = ()   # the built wheels of those (their third-party requirements)
+    modules: tuple[str, ...] = ()           # compiled extension modules to import
+    scripts: tuple[str, ...] = ()           # console scripts to run with --help
+
+    @property
+    def tag(self) -> str:
+        return tagging.tag_name(self.dist, self.version)
+
+    @property
+    def wheel(self) -> Path:
+        return next(f for f in self.files if f.suffix == '.whl')
+
+
+def stamp(when: float | None = None) -> str:
+    """UTC time with milliseconds: the report's upload/served/verified times must order components."""
+    when = time.time() if when is None else when
+    return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(when)) + f'.{int(when % 1 * 1000):03d}Z'
+
+
+def manifest_scripts(manifest: Path) -> tuple[str, ...]:
+    project = tomllib.loads(manifest.read_text(encoding='utf-8'))['project']
+    return tuple(sorted(project.get('scripts', {})))
+
+
+# ---------------------------------------------------------------- verification in a shared venv
+
+@dataclass(frozen=True)
+class Verifier:
+    """Installs each release into one venv per run (dependencies first, so each install reuses them)."""
+    folder: Path                 # the run's folder: venv/ and the lock live here
+    forbidden_root: Path         # the workspace's components: an import from there is a failure
+    log_dir: Path
+
+    def python(self) -> Path:
+        venv_dir = self.folder / 'venv'
+        if not verify.venv_python(venv_dir).exists():
+            verify.create_venv(venv_dir)
+        return verify.venv_python(venv_dir)
+
+    def __call__(self, rel: Release, registry: Registry | None, find_links: tuple[Path, ...] = ()) -> None:
+        """Install `rel` from `registry` (or, for a dry run, from `find_links` only), import it and smoke it."""
+        log = self.log_dir / f'{rel.name}.log'
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / 'venv.lock', 'w') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)   # `doit -n N` may verify two siblings of one level at once
+            python = self.python()
+            requirements = [r for w in (rel.wheel, *rel.sibling_wheels) for r in verify.wheel_requirements(w)]
+            third = verify.third_party(requirements, [*rel.siblings, rel.dist])
+            if third:
+                verify.pip_install(python, third, log)
+            source = (['--no-cache-dir', '--index-url', registry.simple_url] if registry is not None else
+                      ['--no-index', *(f'--find-links={p}' for p in find_links)])
+            verify.pip_install(python, [*source, f'{rel.dist}=={rel.version}'], log)
+            verify.smoke(python, rel.import_name, rel.modules, {**rel.siblings, rel.dist: rel.version},
+                         rel.scripts, log, self.forbidden_root)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- the steps
+
+@dataclass
+class Steps:
+    root: Path
+    identity: tagging.Identity | None
+    verifier: Callable[[Release, Registry], None]
+    upload: Callable[[Registry, list[Path], Path], None] = reg.upload
+    served: Callable[[str, str], dict] = reg.served_files
+    wait: Callable[..., float] = reg.wait_until_served
+    served_timeout: float = 120.0
+
+    def tag_exists(self, rel: Release) -> bool:
+        return tagging.tag_exists(self.root, rel.tag)
+
+    def tag(self, rel: Release) -> str:
+        message = f'{rel.dist} {rel.version}\n\n' + '\n'.join(f'{n} sha256:{d}' for n, d in sorted(rel.sha256.items()))
+        tagging.create_tag(self.root, rel.tag, message, self.identity)
+        return rel.tag
+
+
+def compare_with_index(rel: Release, served: dict) -> tuple[list[str], list[str]]:
+    """(files not on the index yet, files on it with other content)."""
+    missing = [n for n in rel.sha256 if n not in served]
+    conflicts = [n for n, d in rel.sha256.items() if n in served and served[n] != d]
+    return missing, conflicts
+
+
+def publish_release(rel: Release, registry: Registry, steps: Steps, log: Path) -> dict:
+    """Upload what the index lacks, wait until it is served, verify, tag; returns the report record."""
+    missing, conflicts = compare_with_index(rel, steps.served(registry.simple_url, rel.dist))
+    if conflicts:
+        raise PublishError(f'{rel.dist} {rel.version}: {", ".join(conflicts)} already on {registry.name} with other '
+                           f'content; a published version is immutable: bump the version (doit bump) and publish')
+    tagged = steps.tag_exists(rel)
+    record = {'status': 'already published', 'uploaded': None, 'served': None, 'verified': None,
+              'tag': rel.tag if tagged else None}
+    if not missing and tagged:
+        return record
+    if missing:
+        steps.upload(registry, [f for f in rel.files if f.name in missing], log)
+        record['uploaded'] = stamp()
+    record['served'] = stamp(steps.wait(registry.simple_url, rel.dist, rel.sha256, timeout=steps.served_timeout))
+    steps.verifier(rel, registry)
+    record['verified'] = stamp()
+    if not tagged:
+        record['tag'] = steps.tag(rel)
+    record['status'] = 'published' if len(missing) == len(rel.sha256) else 'resumed'
+    return record
+
+
+def dry_run_release(rel: Release, served: dict, verifier: Verifier, find_links: tuple[Path, ...]) -> dict:
+    """Everything but upload and tag: compare with the index, then install from the built files."""
+    missing, conflicts = compare_with_index(rel, served)
+    if conflicts:
+        raise PublishError(f'{rel.dist} {rel.version}: {", ".join(conflicts)} already on the index with other '
+                           f'content; bump the version (doit bump) before publishing')
+    verifier(rel, None, find_links)
+    status = 'would upload' if missing else 'already published'
+    return {'status': status, 'uploaded': None, 'served': None, 'verified': stamp(), 'tag': None}

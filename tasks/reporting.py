@@ -1,0 +1,36 @@
+"""Publishing reports: a Jinja2 template rendered to Markdown with its JSON twin, both written atomically."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import jinja2
+
+TEMPLATES = Path(__file__).resolve().parent.parent / 'templates'
+
+
+def render(template: str, context: dict) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    return env.get_template(template).render(**context)
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder, then os.replace: readers never see half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.partial')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_report(markdown: Path, template: str, data: dict) -> None:
+    """`markdown` from `template` (the data is its context) and `markdown.with_suffix('.json')` from the data."""
+    replace_file(markdown.with_suffix('.json'), json.dumps(data, indent=2, sort_keys=True) + '\n')
+    replace_file(markdown, render(template, data))
