@@ -217,7 +217,10 @@ def write_atomic(path: Path, text: str):
 def update_changelog(ws: Workspace, repo, comp: Component, pattern: str, url: str | None) -> str:
     """The new text of `comp`'s CHANGELOG.md (it reads the current file for update mode)."""
     path = comp.root / CHANGELOG
-    existing = path.read_text(encoding='utf-8') if path.is_file() else None
+    existing = None
+    if path.is_file():
+        with open(path, encoding='utf-8', newline='') as f:   # newline='': hand-written \r\n survive
+            existing = f.read()
     found = sections(comp, component_history(ws, repo, comp, pattern), head_date(repo), pattern, url)
     return render_changelog(merge(existing, found, comp.dist))
 

@@ -105,7 +105,7 @@ def _with_specifier(text: str, req: Requirement, spec: str) -> str:
     """The requirement as written (name spelling, extras, marker kept) with a new version specifier."""
     extras = f'[{",".join(sorted(req.extras))}]' if req.extras else ''
     name = text.strip()[:len(req.name)]
-    marker = f'; {req.marker}' if req.marker else ''
+    marker = f'; {text.split(";", 1)[1].strip()}' if req.marker else ''
     return f'{name}{extras}{spec}{marker}'
 
 
