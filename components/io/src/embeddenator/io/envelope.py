@@ -1,0 +1,94 @@
+"""Whole envelopes: header, JSON metadata, 64-byte aligned payload, SHA-256 over all of it.
+
+Writing assembles the file in memory-light chunks and replaces the target atomically. Reading checks every
+header field against the file, then the checksum, then decodes; only then does a payload reader see the bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+import os
+from dataclasses import dataclass
+from typing import Iterable
+
+from embeddenator.io.atomic import atomic_write
+from embeddenator.io.codecs import codec_of, decode, encode
+from embeddenator.io.errors import FormatError
+from embeddenator.io.header import HEADER_SIZE, MAX_META, SIGNED, Header, Kind, parse_header
+
+DEFAULT_MAX_BYTES = 1 << 32     # a decoded payload larger than 4 GiB needs an explicit max_bytes
+
+
+@dataclass(frozen=True)
+class Envelope:
+    path: str
+    header: Header
+    meta: dict
+    payload: bytes | memoryview     # read-only; backed by the file's memory map when mapped
+
+    @property
+    def payload_offset(self) -> int:
+        return self.header.payload_offset
+
+
+def _as_bytes(chunk) -> memoryview:
+    return memoryview(chunk).cast('B')
+
+
+def write_envelope(path, kind: Kind, chunks: Iterable, meta: dict | None = None, codec='none',
+                   level: int | None = None):
+    """Write one envelope atomically; `chunks` are bytes-like (numpy arrays included, written without a copy)."""
+    raw = [_as_bytes(c) for c in chunks]
+    codec = codec_of(codec)
+    meta_bytes = json.dumps(meta or {}, sort_keys=True, separators=(',', ':')).encode('utf-8')
+    if len(meta_bytes) > MAX_META:
+        raise ValueError(f'{os.fspath(path)}: metadata is {len(meta_bytes)} bytes, the limit is {MAX_META}')
+    stored = [_as_bytes(c) for c in encode(codec, raw, level)]
+    header = Header(Kind(kind), codec, len(meta_bytes), sum(c.nbytes for c in stored), sum(c.nbytes for c in raw))
+    body = [meta_bytes, bytes(header.payload_offset - HEADER_SIZE - len(meta_bytes)), *stored]
+    digest = hashlib.sha256(header.pack()[:SIGNED])
+    for chunk in body:
+        digest.update(chunk)
+    header = Header(header.kind, header.codec, header.meta_len, header.stored_len, header.raw_len, digest.digest())
+    return atomic_write(path, [header.pack(), *body])
+
+
+def read_envelope(path, kind: Kind | None = None, use_mmap: bool = False,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> Envelope:
+    """Read and verify one envelope; `use_mmap` maps an uncompressed payload instead of reading it."""
+    name = os.fspath(path)
+    with open(path, 'rb') as fh:
+        size = os.fstat(fh.fileno()).st_size
+        header = parse_header(name, fh.read(HEADER_SIZE), size)
+        if use_mmap and header.codec == 0:
+            data = memoryview(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
+        else:
+            fh.seek(0)
+            data = memoryview(fh.read())
+    if len(data) != size:
+        raise FormatError(name, len(data), f'the file changed size while being read ({size} -> {len(data)})')
+    if kind is not None and header.kind != kind:
+        raise FormatError(name, 6, f'kind is {header.kind.name}, expected {Kind(kind).name}')
+    _verify(name, header, data)
+    meta = _parse_meta(name, bytes(data[HEADER_SIZE:HEADER_SIZE + header.meta_len]))
+    start = header.payload_offset
+    payload = decode(name, start, header.codec, data[start:], header.raw_len, max_bytes)
+    return Envelope(name, header, meta, payload)
+
+
+def _verify(name: str, header: Header, data: memoryview) -> None:
+    digest = hashlib.sha256(data[:SIGNED])
+    digest.update(data[HEADER_SIZE:])
+    if digest.digest() != header.digest:
+        raise FormatError(name, SIGNED, 'checksum mismatch: the file is corrupt (SHA-256 of header and payload)')
+
+
+def _parse_meta(name: str, raw: bytes) -> dict:
+    try:
+        meta = json.loads(raw.decode('utf-8'))
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise FormatError(name, HEADER_SIZE, f'metadata is not UTF-8 JSON: {err}') from None
+    if not isinstance(meta, dict):
+        raise FormatError(name, HEADER_SIZE, f'metadata is a JSON {type(meta).__name__}, expected an object')
+    return meta
