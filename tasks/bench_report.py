@@ -1,0 +1,109 @@
+"""The benchmark report: the template's context (pure), the chart of current against baseline, the rendering."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from tasks import reporting
+from tasks.bench_gate import Row
+from tasks.fingerprint import describe
+
+TEMPLATE = 'bench-report.md.j2'
+CLASS_MARK = {'critical': '**critical**', 'major': '**major** (investigate)', 'minor': 'minor', 'faster': 'faster',
+              'unchanged': 'unchanged', 'new': 'new'}
+CLASS_COLOUR = {'critical': '#c62828', 'major': '#ef6c00', 'minor': '#f9a825', 'unchanged': '#9e9e9e',
+                'faster': '#2e7d32', 'new': '#90a4ae'}
+
+
+def format_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return '–'
+    if unit.startswith('instructions'):
+        return f'{value:,.0f}'
+    return f'{value:.3g}×'
+
+
+def format_change(row: Row) -> str:
+    if row.change is None:
+        return '–'
+    ci = f' ±{row.ci:.1%}' if row.ci is not None else ''
+    return f'{row.change:+.1%}{ci}'
+
+
+def format_class(row: Row) -> str:
+    return CLASS_MARK[row.cls] + (' (uncertain: interval reaches the major band)' if row.uncertain else '')
+
+
+def _row_view(row: Row) -> dict:
+    return {**row.as_dict(), 'current_s': format_value(row.current, row.unit),
+            'baseline_s': format_value(row.baseline, row.unit), 'change_s': format_change(row),
+            'class_s': format_class(row)}
+
+
+def ratio_lines(results: dict) -> list[tuple[str, str]]:
+    """(measurement, ratio) rows: every metric measured against numpy or the bandwidth probe, and the scan rates."""
+    out = []
+    for g in results['groups']:
+        for m in g['metrics']:
+            if m['unit'] in ('time ratio to numpy', 'time ratio to a read'):
+                ci = f" ±{m['rel_ci']:.0%}" if m.get('rel_ci') is not None else ''
+                out.append((f"{m['label']} ({m['unit']})", f"{m['value']:.3g}×{ci}"))
+    r = results.get('ratios') or {}
+    if r:
+        out.append(('measured read bandwidth', f"{r['bandwidth_gb_per_s']:.1f} GB/s"))
+        out.append(('codebook scan rate', f"{r['scan_gb_per_s']:.1f} GB/s "
+                                          f"({r['scan_fraction_of_bandwidth']:.0%} of the bandwidth limit)"))
+    return out
+
+
+def context(results: dict, gate: dict, rows: list[Row], baseline: dict | None, chart: str) -> dict:
+    """Everything the template shows, values already formatted."""
+    views = [_row_view(r) for r in rows]
+    groups = []
+    for g in results['groups']:
+        mine = [v for v in views if v['group'] == g['name']]
+        groups.append({'name': g['name'], 'title': g['title'], 'notes': g.get('notes', []), 'rows': mine,
+                       'units': sorted({v['unit'] for v in mine})})
+    slower = sorted((v for v in views if v['cls'] in ('critical', 'major', 'minor')), key=lambda v: -v['change'])
+    return {
+        'results': results, 'gate': gate, 'machine': describe(results['fingerprint']), 'baseline': baseline or {},
+        'chart': chart, 'groups': groups, 'slower': slower, 'thresholds': gate['thresholds'],
+        'changelog': [v for v in views if v['cls'] in ('minor', 'faster')], 'ratios': ratio_lines(results),
+    }
+
+
+def render(ctx: dict) -> str:
+    return reporting.render(TEMPLATE, ctx)
+
+
+def chart(rows: list[Row], target: Path, title: str) -> None:
+    """Horizontal bars of current / baseline per metric (1.0 = baseline), coloured by class; SVG, written atomically."""
+    import matplotlib
+    matplotlib.use('Agg')  # no display: render to a file
+    import matplotlib.pyplot as plt
+
+    shown = [r for r in rows if r.change is not None] or rows
+    labels = [r.id for r in shown]
+    values = [1.0 + (r.change or 0.0) for r in shown]
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.28 * len(shown)))
+    ax.barh(range(len(shown)), values, color=[CLASS_COLOUR[r.cls] for r in shown],
+            xerr=[r.ci or 0.0 for r in shown], left=0)
+    for x, style in ((1.0, '-'), (1.05, ':'), (1.10, '--')):
+        ax.axvline(x, color='black', linestyle=style, linewidth=0.8)
+    ax.set_yticks(range(len(shown)), labels, fontsize=8)
+    ax.invert_yaxis()
+    low = min([*values, 0.9]) - 0.02
+    ax.set_xlim(low, max([*values, 1.15]) + 0.02)
+    ax.set_xlabel('current / baseline (lower is faster; dotted 1.05 = major, dashed 1.10 = critical)')
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix='.partial')
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format='svg', metadata={'Date': None})
+        os.replace(tmp, target)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
