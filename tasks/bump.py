@@ -2,7 +2,8 @@
 
 Without parameters it applies what the commits since each component's last release call for (tasks/versions.py
 says how); `doit bump --level vsa=patch` (repeatable, or comma-separated) bumps the named components instead,
-which with the cascade to dependents is the fix-forward path. Running it twice changes nothing the second time.
+which with the cascade to dependents is the fix-forward path (`--level vsa:patch` or `--level=vsa=patch`: doit
+takes a bare `vsa=patch` argument for one of its own variables). Running it twice changes nothing the second time.
 
 The task edits sources, so it has no targets (`doit clean` must never delete a manifest) and runs when asked.
 """
@@ -11,9 +12,9 @@ from __future__ import annotations
 import sys
 from typing import Iterable, Mapping
 
-from tasks.changelog import component_history, tag_pattern, write_atomic
 from tasks.config import workspace
-from tasks.history import HistoryError, open_repo
+from tasks.history import HistoryError, component_history, open_repo, tag_pattern
+from tasks.reporting import replace_file
 from tasks.versions import LEVELS, VersionError, commit_level, plan_bumps, update_manifest
 from tasks.workspace import Workspace
 
@@ -23,10 +24,14 @@ class BumpError(Exception):
 
 
 def parse_levels(values: Iterable[str], names: Iterable[str]) -> dict[str, str]:
-    """`['vsa=patch', 'io=minor,obs=patch']` -> {'vsa': 'patch', ...}; BumpError names the bad entry."""
+    """`['vsa=patch', 'io:minor,obs=patch']` -> {'vsa': 'patch', ...}; BumpError names the bad entry.
+
+    doit reads a bare `name=value` argument as a command-line variable, so on the command line write
+    `--level=vsa=patch` or `--level vsa:patch`.
+    """
     known, out = set(names), {}
     for item in (p.strip() for v in values for p in v.split(',') if p.strip()):
-        name, _, level = item.partition('=')
+        name, _, level = item.replace(':', '=', 1).partition('=')
         if name not in known or level not in LEVELS:
             raise BumpError(f'--level {item!r}: write <component>=<level> with a component among '
                             f'{", ".join(sorted(known))} and a level among {", ".join(LEVELS)}')
@@ -65,7 +70,7 @@ def apply_bumps(level: list[str]):
         print(f'bump: {err}', file=sys.stderr)
         return False
     for name, new in edits.items():
-        write_atomic(ws.components[name].manifest, new)
+        replace_file(ws.components[name].manifest, new)
     for name, comp in ws.components.items():
         if name in bumped:
             print(f'{comp.dist}: {comp.version} -> {bumped[name]}')
@@ -81,6 +86,6 @@ def task_bump():
     return {
         'actions': [(apply_bumps,)],
         'params': [{'name': 'level', 'long': 'level', 'type': list, 'default': [],
-                    'help': 'component=major|minor|patch (repeatable); default: what the commits call for'}],
+                    'help': 'component:major|minor|patch (repeatable); default: what the commits call for'}],
         'verbosity': 2,
     }

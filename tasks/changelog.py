@@ -10,79 +10,34 @@ Which commits go where (one rule, the same for every component):
 
 Update mode: those two sections are drafts, marked by an HTML comment and rewritten on every run until their
 tag exists. A released version's section is written once; after that it is kept byte for byte, like the file's
-top and any hand-written text, and a newly tagged release is inserted above the older ones. CHANGELOG.md is
-committed (not a doit `clean` target): it is the record, and the package ships it.
+top and any hand-written text, and a newly tagged release is inserted above the older ones (delete a section to
+have it written again). CHANGELOG.md is committed, not a doit `clean` target: it is the record the package ships.
 """
 from __future__ import annotations
 
-import json
-import os
 import re
 import sys
-import tempfile
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-import jinja2
 from doit.tools import config_changed
 from packaging.version import InvalidVersion, Version
 
-from tasks.commits import BREAKING, Commit, group
+from tasks.commits import Entry, entries, group
 from tasks.config import settings, workspace
-from tasks.history import (DEFAULT_TAG_PATTERN, HistoryError, Release, commits, head_date, last_releases,  # noqa: F401
-                           open_repo, pathspecs, releases, state, tag_name)
-from tasks.versions import VersionError, commit_level, effective_level, is_newer, next_version
+from tasks.history import (CHANGELOG, ComponentHistory, HistoryError, component_history, head_date, open_repo,
+                           repository_url, state, tag_name, tag_pattern)
+from tasks.release_notes import write_release_notes
+from tasks.reporting import TEMPLATES, render, replace_file
+from tasks.versions import VersionError, is_newer
 from tasks.workspace import Component, Workspace
 
-TEMPLATES = Path(__file__).resolve().parent.parent / 'templates'
-CHANGELOG = 'CHANGELOG.md'
 UNRELEASED = 'Unreleased'
 DRAFT_MARK = '<!-- draft:'
-HIGHLIGHTS = (BREAKING, 'Added', 'Fixed', 'Performance', 'Security')
 _HEADING = re.compile(r'^## +\[?(?P<title>[^\]\s]+)\]?')
 _FENCE = re.compile(r'^\s*(```|~~~)')
 
 
-def tag_pattern() -> str:
-    return settings().get('tag-pattern', DEFAULT_TAG_PATTERN)
-
-
-def repository_url() -> str | None:
-    url = settings().get('repository-url')
-    return url.rstrip('/') if url else None
-
-
-# --- what the history says -----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ComponentHistory:
-    released: tuple[tuple[Release, tuple[Commit, ...]], ...]   # oldest release first
-    pending: tuple[Commit, ...]                                 # after the last release, newest first
-
-    @property
-    def last(self) -> Release | None:
-        return self.released[-1][0] if self.released else None
-
-
-def component_history(ws: Workspace, repo, comp: Component, pattern: str) -> ComponentHistory:
-    paths = pathspecs(ws, repo, comp, exclude=[comp.root / CHANGELOG])
-    out, previous = [], None
-    for rel in releases(repo, comp.name, pattern):
-        out.append((rel, tuple(commits(repo, paths, previous, rel.sha))))
-        previous = rel.sha
-    return ComponentHistory(released=tuple(out), pending=tuple(commits(repo, paths, previous)))
-
-
 # --- sections and update mode (pure) --------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Entry:
-    subject: str
-    scope: str | None
-    short: str
-    url: str | None
-    note: str = ''
-
 
 @dataclass(frozen=True)
 class Section:
@@ -93,26 +48,17 @@ class Section:
     groups: tuple[tuple[str, tuple[Entry, ...]], ...] = ()
 
 
-def entries(comp_name: str, found: tuple[Commit, ...], url: str | None) -> tuple[tuple[str, tuple[Entry, ...]], ...]:
-    """Commits grouped by section; a scope naming the component itself says nothing in its changelog."""
-    return tuple((name, tuple(Entry(subject=c.message.subject,
-                                    scope=c.message.scope if c.message.scope != comp_name else None,
-                                    short=c.short, url=f'{url}/commit/{c.sha}' if url else None,
-                                    note=c.message.breaking_note) for c in items))
-                 for name, items in group(found).items())
-
-
 def sections(comp: Component, history: ComponentHistory, head: str, pattern: str, url: str | None) -> list[Section]:
     """Every section the history calls for, newest first: the draft (if any), then each release."""
     out = []
     last = history.last
     if last is None or is_newer(comp.version, last.version):
         out.append(Section(comp.version, head, True, tag_name(pattern, comp.name, comp.version),
-                           entries(comp.name, history.pending, url)))
-    elif history.pending and group(history.pending):
-        out.append(Section(UNRELEASED, None, True, '', entries(comp.name, history.pending, url)))
+                           entries(history.pending, comp.name, url)))
+    elif group(history.pending):   # only internal commits since the release: nothing to list
+        out.append(Section(UNRELEASED, None, True, '', entries(history.pending, comp.name, url)))
     for rel, found in reversed(history.released):
-        out.append(Section(rel.version, rel.date, False, rel.tag, entries(comp.name, found, url)))
+        out.append(Section(rel.version, rel.date, False, rel.tag, entries(found, comp.name, url)))
     return out
 
 
@@ -186,32 +132,11 @@ def _separated(raw: str, followed: bool) -> str:
 
 # --- rendering and writing ------------------------------------------------------------------------------------
 
-def entry_line(e: Entry) -> str:
-    """Filter `entry`: `**scope:** subject (sha)`, the SHA a link when the repository URL is configured."""
-    scope = f'**{e.scope}:** ' if e.scope else ''
-    return f'{scope}{e.subject} ({f"[{e.short}]({e.url})" if e.url else e.short})'
-
-
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
-    env.filters['entry'] = entry_line
-    return env
-
-
 def render_changelog(ctx: ChangelogContext) -> str:
-    text = environment().get_template('changelog.md.j2').render(ctx=ctx)
+    text = render('changelog.md.j2', {'ctx': ctx})
     if not ctx.parts or ctx.parts[-1].raw is None:
         text = text.rstrip('\n') + '\n'   # a generated end: exactly one newline
     return text
-
-
-def write_atomic(path: Path, text: str):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.partial')
-    with os.fdopen(fd, 'w', encoding='utf-8', newline='') as out:
-        out.write(text)
-    os.replace(tmp, path)
 
 
 def update_changelog(ws: Workspace, repo, comp: Component, pattern: str, url: str | None) -> str:
@@ -225,61 +150,6 @@ def update_changelog(ws: Workspace, repo, comp: Component, pattern: str, url: st
     return render_changelog(merge(existing, found, comp.dist))
 
 
-# --- release notes --------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class NotesRow:
-    name: str
-    dist: str
-    old: str | None             # last released version
-    new: str | None             # the version to release (None: nothing to release)
-    status: str
-    level: str | None           # what the commits since `old` call for
-    problem: str = ''
-    highlights: tuple[tuple[str, tuple[Entry, ...]], ...] = ()
-
-
-@dataclass(frozen=True)
-class ReleaseNotes:
-    head: str
-    date: str
-    verdict: str
-    summary: str
-    rows: tuple[NotesRow, ...] = field(default_factory=tuple)
-
-
-def notes_row(comp: Component, history: ComponentHistory, url: str | None) -> NotesRow:
-    """Old and new version of one component, what its commits call for, and whether the manifest agrees."""
-    old = history.last.version if history.last else None
-    level = commit_level(c.message for c in history.pending)
-    found = tuple(g for g in entries(comp.name, history.pending, url) if g[0] in HIGHLIGHTS)
-    row = dict(name=comp.name, dist=comp.dist, old=old, level=level, highlights=found)
-    if old is None:
-        return NotesRow(new=comp.version, status='first release', **{**row, 'level': None})
-    needed = next_version(old, effective_level(level, old)) if level else None
-    if is_newer(comp.version, old):
-        problem = (f'{comp.manifest.name} of {comp.name}: [project] version {comp.version} is below the {level} '
-                   f'bump its commits call for ({needed}); run `doit bump`'
-                   if needed and is_newer(needed, comp.version) else '')
-        return NotesRow(new=comp.version, status='to release', problem=problem, **row)
-    if comp.version == old:
-        return NotesRow(new=needed, status='suggested: run `doit bump`' if needed else 'unchanged', **row)
-    return NotesRow(new=None, status='behind', problem=(
-        f'{comp.manifest.name} of {comp.name}: [project] version {comp.version} is lower than its last release '
-        f'{old}; set it to {old} or later'), **row)
-
-
-def release_notes(rows: list[NotesRow], head: str, date: str) -> ReleaseNotes:
-    problems = [r for r in rows if r.problem]
-    moving = [f'{r.name} {r.old} -> {r.new}' if r.old else f'{r.name} {r.new} (first release)'
-              for r in rows if r.new and r.new != r.old]
-    summary = (f'{len(problems)} manifest version(s) disagree with the history: '
-               + '; '.join(r.problem for r in problems)) if problems else (
-        f'{len(moving)} of {len(rows)} components to release: {", ".join(moving) or "none"}')
-    return ReleaseNotes(head=head[:7], date=date, verdict='fail' if problems else 'pass', summary=summary,
-                        rows=tuple(rows))
-
-
 # --- doit actions and tasks -----------------------------------------------------------------------------------
 
 def write_changelog(name: str):
@@ -291,23 +161,9 @@ def write_changelog(name: str):
     except (HistoryError, VersionError) as err:
         print(f'changelog:{name}: {err}', file=sys.stderr)
         return False
-    write_atomic(comp.root / CHANGELOG, text)
-    return True
-
-
-def write_release_notes(md: str, js: str):
-    """Action: render reports/release-notes.md and its JSON twin for the whole workspace."""
-    ws, pattern, url = workspace(), tag_pattern(), repository_url()
-    try:
-        repo = open_repo(ws.root)
-        rows = [notes_row(c, component_history(ws, repo, c, pattern), url) for c in ws.components.values()]
-        notes = release_notes(rows, repo.head.commit.hexsha, head_date(repo))
-    except (HistoryError, VersionError) as err:
-        print(f'changelog:release-notes: {err}', file=sys.stderr)
-        return False
-    write_atomic(Path(md), environment().get_template('release-notes.md.j2').render(notes=notes))
-    write_atomic(Path(js), json.dumps(asdict(notes), indent=2, ensure_ascii=False) + '\n')
-    print(f'release notes: {notes.summary}', file=sys.stderr)
+    path = comp.root / CHANGELOG
+    if not path.is_file() or path.read_bytes() != text.encode('utf-8'):
+        replace_file(path, text)
     return True
 
 
@@ -339,7 +195,7 @@ def task_changelog():
     yield {
         'name': 'release-notes',
         'doc': f'render {md.relative_to(ws.root)} (and .json): old and new version and highlights per component',
-        'actions': [(write_release_notes, [str(md), str(js)])],
+        'actions': [(write_release_notes, [str(md)])],
         'file_dep': [str(TEMPLATES / 'release-notes.md.j2'), *(str(c.manifest) for c in ws.components.values())],
         'targets': [str(md), str(js)],
         'uptodate': [config_changed(inputs)],

@@ -109,6 +109,30 @@ def section(message: Message) -> str | None:
     return next(name for pattern, name in SECTIONS if pattern.search(message.key))
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One changelog line: `text` is the Markdown the templates print (`**scope:** subject (sha)`)."""
+    text: str
+    subject: str
+    scope: str | None
+    sha: str
+    note: str = ''               # a breaking change's footer text
+
+
+def entry(commit: Commit, component: str, url: str | None) -> Entry:
+    """A scope naming the component itself says nothing in its own changelog; the SHA links when `url` is set."""
+    msg = commit.message
+    scope = msg.scope if msg.scope != component else None
+    ref = f'[{commit.short}]({url}/commit/{commit.sha})' if url else commit.short
+    return Entry(text=f'{f"**{scope}:** " if scope else ""}{msg.subject} ({ref})', subject=msg.subject, scope=scope,
+                 sha=commit.sha, note=msg.breaking_note)
+
+
+def entries(commits: Iterable[Commit], component: str, url: str | None) -> tuple[tuple[str, tuple[Entry, ...]], ...]:
+    """(section, entries) pairs in ORDER, for a changelog or release notes."""
+    return tuple((name, tuple(entry(c, component, url) for c in found)) for name, found in group(commits).items())
+
+
 def group(commits: Iterable[Commit]) -> dict[str, list[Commit]]:
     """Commits by section, sections in ORDER, empty ones left out; commits keep their given order."""
     found: dict[str, list[Commit]] = {}

@@ -5,8 +5,8 @@ whose version part is a PEP 440 version; its date is the tag's (annotated) or it
 A component's commits are the non-merge commits touching its paths (`Component.paths`, relative to the
 workspace), its own CHANGELOG.md excluded so that regenerating the changelog is never itself a change.
 
-`last_releases(ws, repo)` answers "what did each component last release?" for the publish stage, and
-`tag_name(...)` spells the tag it must create.
+`last_releases(ws, repo, tag_pattern())` answers "what did each component last release?" for the publish stage,
+and `tag_name(tag_pattern(), name, version)` spells the tag it must create.
 """
 from __future__ import annotations
 
@@ -19,9 +19,22 @@ import git
 from packaging.version import InvalidVersion, Version
 
 from tasks.commits import Commit, parse_message
+from tasks.config import settings
 from tasks.workspace import Component, Workspace
 
 DEFAULT_TAG_PATTERN = 'embeddenator-{name}-v{version}'
+CHANGELOG = 'CHANGELOG.md'
+
+
+def tag_pattern() -> str:
+    """`[embeddenator] tag-pattern` of setup.cfg, with `{name}` and `{version}`."""
+    return settings().get('tag-pattern', DEFAULT_TAG_PATTERN)
+
+
+def repository_url() -> str | None:
+    """`[embeddenator] repository-url`: where commit links point, if set."""
+    url = settings().get('repository-url')
+    return url.rstrip('/') if url else None
 
 
 class HistoryError(Exception):
@@ -116,6 +129,27 @@ def commits(repo: git.Repo, paths: list[str], since: str | None, until: str = 'H
     rev = f'{since}..{until}' if since else until
     return [Commit(sha=c.hexsha, date=c.committed_datetime.date().isoformat(), message=parse_message(c.message))
             for c in repo.iter_commits(rev, paths=paths, no_merges=True, full_history=True)]
+
+
+@dataclass(frozen=True)
+class ComponentHistory:
+    released: tuple[tuple[Release, tuple[Commit, ...]], ...]   # each release with its commits, oldest first
+    pending: tuple[Commit, ...]                                 # after the last release, newest first
+
+    @property
+    def last(self) -> Release | None:
+        return self.released[-1][0] if self.released else None
+
+
+def component_history(ws: Workspace, repo: git.Repo, comp: Component,
+                      pattern: str = DEFAULT_TAG_PATTERN) -> ComponentHistory:
+    """`comp`'s releases with the commits each brought (since the previous one), and what came after."""
+    paths = pathspecs(ws, repo, comp, exclude=[comp.root / CHANGELOG])
+    out, previous = [], None
+    for rel in releases(repo, comp.name, pattern):
+        out.append((rel, tuple(commits(repo, paths, previous, rel.sha))))
+        previous = rel.sha
+    return ComponentHistory(released=tuple(out), pending=tuple(commits(repo, paths, previous)))
 
 
 def state(repo: git.Repo) -> Mapping[str, object]:

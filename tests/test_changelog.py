@@ -12,9 +12,10 @@ import git
 import pytest
 
 from tasks.bump import BumpError, manifest_edits, parse_levels
-from tasks.changelog import (DRAFT_MARK, Section, component_history, merge, notes_row, release_notes,
-                             render_changelog, sections, split, update_changelog)
-from tasks.history import DEFAULT_TAG_PATTERN, commits, head_date, last_releases, open_repo, tag_name, tag_version
+from tasks.changelog import DRAFT_MARK, Section, merge, render_changelog, sections, split, update_changelog
+from tasks.history import (DEFAULT_TAG_PATTERN, commits, component_history, head_date, last_releases, open_repo,
+                           tag_name, tag_version)
+from tasks.release_notes import notes_row, release_notes
 from tasks.workspace import load_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,7 +206,7 @@ def test_untagged_version_without_commits_still_gets_its_section():
     comp = load_workspace(ROOT).components['io']
     found = [Section('9.9.9', '2026-01-01', True, 'embeddenator-io-v9.9.9')]
     text = render_changelog(merge(None, found, comp.dist))
-    assert '## [9.9.9] - 2026-01-01\n' in text and 'No change to this component' in text
+    assert '## [9.9.9] - 2026-01-01\n' in text and 'Nothing to list' in text
 
 
 def test_short_shas_link_to_the_repository_when_configured(toy):
@@ -240,7 +241,7 @@ def test_release_notes_flag_a_version_below_what_the_commits_call_for(toy):
 
 
 def test_bump_levels_and_manifest_edits_cascade_to_dependents(toy):
-    assert parse_levels(['io=patch', 'vsa=minor,io=minor'], ['io', 'vsa']) == {'io': 'minor', 'vsa': 'minor'}
+    assert parse_levels(['io=patch', 'vsa:minor,io=minor'], ['io', 'vsa']) == {'io': 'minor', 'vsa': 'minor'}
     with pytest.raises(BumpError, match='cli=patch'):
         parse_levels(['cli=patch'], ['io', 'vsa'])
     edits = manifest_edits(toy.ws(), {'io': '0.1.1', 'vsa': '0.1.1'})
