@@ -14,6 +14,7 @@ from typing import Iterable
 
 from tasks.build import extension_targets
 from tasks.config import settings, workspace
+from tasks.test_report import summary_task
 from tasks.workspace import Component, Workspace
 
 # Generated or irrelevant to a test run: never an input.
@@ -86,6 +87,8 @@ def task_test():
             'targets': [str(junit)],
             'clean': True,
         }
+    suites = {name: junit_path(name) for name in [*ws.components, 'integration']}
+    yield summary_task(suites, junit_path('summary').with_suffix('.md'))
 
 
 def task_integration():

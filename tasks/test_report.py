@@ -1,0 +1,78 @@
+"""`test:summary`: one table of every test run (per component and the integration suite) from the JUnit files."""
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from tasks.reporting import write_report
+
+TEMPLATE = 'test-summary.md.j2'
+
+
+class SummaryError(Exception):
+    """A JUnit file is missing or unreadable; the message names it and the task that writes it."""
+
+
+@dataclass(frozen=True)
+class SuiteCounts:
+    name: str
+    passed: int
+    failed: int             # failures and errors
+    skipped: int
+    duration: float         # seconds, as pytest measured them
+    junit: str              # file name, beside the report
+
+
+def junit_counts(name: str, path: Path) -> SuiteCounts:
+    """Counts of one JUnit XML file (pytest's: a <testsuites> of <testsuite> elements, or a lone <testsuite>)."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as err:
+        raise SummaryError(f'{path}: cannot read the JUnit report ({err}); run `doit test:{name}`') from None
+    suites = [root] if root.tag == 'testsuite' else root.findall('testsuite')
+    total = {k: sum(int(s.get(k, 0)) for s in suites) for k in ('tests', 'failures', 'errors', 'skipped')}
+    failed = total['failures'] + total['errors']
+    return SuiteCounts(name, total['tests'] - failed - total['skipped'], failed, total['skipped'],
+                       round(sum(float(s.get('time', 0)) for s in suites), 3), Path(path).name)
+
+
+def summarize(suites: Iterable[SuiteCounts]) -> dict:
+    """The report's data: every suite, the totals, and the verdict (any failure or an empty run fails)."""
+    suites = list(suites)
+    totals = {k: sum(getattr(s, k) for s in suites) for k in ('passed', 'failed', 'skipped')}
+    totals['duration'] = round(sum(s.duration for s in suites), 3)
+    failing = [s.name for s in suites if s.failed]
+    verdict = 'fail' if failing or not totals['passed'] else 'pass'
+    summary = (f'{totals["passed"]} passed, {totals["failed"]} failed, {totals["skipped"]} skipped in '
+               f'{len(suites)} suites ({totals["duration"]:.1f} s)')
+    if failing:
+        summary += f'; failing: {", ".join(failing)}'
+    return {'verdict': verdict, 'summary': summary, 'suites': [asdict(s) for s in suites], 'totals': totals}
+
+
+def write_summary(junits: Mapping[str, str], markdown: str):
+    """Action: render the summary of `junits` (name -> JUnit path) to `markdown` and its JSON twin."""
+    try:
+        data = summarize(junit_counts(name, Path(path)) for name, path in junits.items())
+    except SummaryError as err:
+        print(err, file=sys.stderr)
+        return False
+    write_report(Path(markdown), TEMPLATE, data)
+    print(f'test summary: {data["summary"]}', file=sys.stderr)
+    return data['verdict'] == 'pass'
+
+
+def summary_task(junits: Mapping[str, Path], markdown: Path) -> dict:
+    """The `test:summary` subtask: reads every JUnit file, writes reports/tests/summary.md and .json."""
+    template = Path(__file__).resolve().parent.parent / 'templates' / TEMPLATE
+    return {
+        'name': 'summary',
+        'doc': f'passed/failed/skipped and duration per suite -> {markdown.name} and {markdown.stem}.json',
+        'actions': [(write_summary, [{k: str(v) for k, v in junits.items()}, str(markdown)])],
+        'file_dep': [str(p) for p in junits.values()] + [__file__, str(template)],
+        'targets': [str(markdown), str(markdown.with_suffix('.json'))],
+        'clean': True,
+    }
