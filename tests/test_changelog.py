@@ -174,6 +174,13 @@ def test_update_mode_keeps_hand_edits_byte_for_byte(toy):
     assert toy.changelog('io') == new                         # a re-run changes nothing
 
 
+def test_split_ignores_headings_inside_code_fences_and_is_lossless():
+    text = '# T\n\nintro\n\n## [0.2.0]\n\n```md\n## not a heading\n```\n\n## [0.1.0] - 2026-01-01\n- a\n'
+    head, chunks = split(text)
+    assert head == '# T\n\nintro\n\n' and len(chunks) == 2 and '## not a heading' in chunks[0]
+    assert head + ''.join(chunks) == text
+
+
 def test_rerun_on_the_same_state_is_byte_stable(toy):
     toy.commit('feat(vsa): a', 'components/vsa/a.py')
     first = toy.changelog('vsa')
