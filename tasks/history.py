@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 import git
+from git.objects.util import from_timestamp
 from packaging.version import InvalidVersion, Version
 
 from tasks.commits import Commit, parse_message
@@ -84,7 +85,12 @@ def tag_version(pattern: str, name: str, tag: str) -> str | None:
 
 
 def _check_pattern(pattern: str):
-    if pattern.count('{version}') != 1 or '{name}' not in pattern:
+    try:
+        pattern.format(name='n', version='1')
+        usable = pattern.count('{version}') == 1 and '{name}' in pattern
+    except (KeyError, IndexError, ValueError):
+        usable = False
+    if not usable:
         raise HistoryError(f'setup.cfg: [embeddenator] tag-pattern {pattern!r} must contain {{name}} and '
                            f'{{version}} once, e.g. {DEFAULT_TAG_PATTERN}')
 
@@ -106,7 +112,6 @@ def last_releases(ws: Workspace, repo: git.Repo, pattern: str = DEFAULT_TAG_PATT
 
 def _tag_date(ref: git.TagReference) -> str:
     if ref.tag is not None:   # annotated: when it was tagged, in the tagger's time zone
-        from git.objects.util import from_timestamp
         return from_timestamp(ref.tag.tagged_date, ref.tag.tagger_tz_offset).date().isoformat()
     return ref.commit.committed_datetime.date().isoformat()
 

@@ -13,8 +13,8 @@ import pytest
 
 from tasks.bump import BumpError, manifest_edits, parse_levels
 from tasks.changelog import DRAFT_MARK, Section, merge, render_changelog, sections, split, update_changelog
-from tasks.history import (DEFAULT_TAG_PATTERN, commits, component_history, head_date, last_releases, open_repo,
-                           tag_name, tag_version)
+from tasks.history import (DEFAULT_TAG_PATTERN, HistoryError, commits, component_history, head_date, last_releases,
+                           open_repo, tag_name, tag_version)
 from tasks.release_notes import notes_row, release_notes
 from tasks.workspace import load_workspace
 
@@ -232,6 +232,9 @@ def test_last_releases_and_tag_names(toy):
     assert (last['io'].version, last['io'].tag) == ('0.10.0', 'embeddenator-io-v0.10.0')
     assert tag_version(PATTERN, 'io', 'embeddenator-vsa-v0.1.0') is None
     assert tag_version('{name}@{version}', 'io', 'io@1.2.3') == '1.2.3'
+    for bad in ('v{version}', '{name}-{version}-{other}'):
+        with pytest.raises(HistoryError, match='tag-pattern'):
+            tag_name(bad, 'io', '1.0.0')
 
 
 def test_release_notes_flag_a_version_below_what_the_commits_call_for(toy):
