@@ -76,8 +76,8 @@ def apply_bumps(level: list[str]):
             print(f'{comp.dist}: {comp.version} -> {bumped[name]}')
         elif name in edits:
             print(f'{comp.dist}: sibling ranges updated')
-    if not edits:
-        print('bump: every manifest is already at the version its history calls for')
+    print('bump: every manifest is already at the version its history calls for' if not edits else
+          'bump: now run `doit changelog`, review the drafts and commit the manifests with the changelogs')
     return True
 
 
