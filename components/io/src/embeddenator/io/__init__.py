@@ -6,7 +6,7 @@ Every file is one envelope (see the README's format spec): a 64-byte header (mag
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from embeddenator.io.arrays import read_arrays, write_arrays
+from embeddenator.io.arrays import read_arrays, unpack_arrays, write_arrays
 from embeddenator.io.atomic import atomic_write
 from embeddenator.io.codecs import available_codecs
 from embeddenator.io.envelope import Envelope, read_envelope, write_envelope
@@ -26,5 +26,5 @@ READERS = {'envelope': read_envelope, 'packed': read_packed, 'sparse': read_spar
 
 __all__ = ['FORMAT_VERSION', 'HEADER_SIZE', 'MAGIC', 'READERS', 'Codec', 'Envelope', 'FormatError', 'Header',
            'Kind', 'PackedPayload', 'SparseBatch', 'atomic_write', 'available_codecs', 'read_arrays',
-           'read_envelope', 'read_json', 'read_packed', 'read_sparse', 'write_arrays', 'write_envelope',
-           'write_json', 'write_packed', 'write_sparse', '__version__']
+           'read_envelope', 'read_json', 'read_packed', 'read_sparse', 'unpack_arrays', 'write_arrays',
+           'write_envelope', 'write_json', 'write_packed', 'write_sparse', '__version__']
