@@ -1,5 +1,6 @@
-# Every C declaration the kernels use, in one place.
-from libc.stdint cimport uint64_t
+# Every C declaration the kernels use, in one place. Widths: indices are int64_t (numpy's intp on 64-bit
+# platforms), bitplanes uint64_t words, bundle counters int32_t (enough for 2^31 - 1 bundled vectors).
+from libc.stdint cimport int32_t, int64_t, uint64_t
 
 cdef extern from "simd.h" nogil:
     # SAFETY: pure CPUID/XGETBV queries; XGETBV runs only after CPUID reports OSXSAVE.
@@ -8,6 +9,61 @@ cdef extern from "simd.h" nogil:
     unsigned KRN_HAS_AVX512
 
 cdef extern from "popcount.h" nogil:
-    # SAFETY: both read exactly `n` words from `w`; callers pass a pointer to a buffer of at least `n` words.
+    # SAFETY: read exactly `n` words from `w`; callers pass a buffer of at least `n` words and a path the CPU
+    # supports (the module stores only such paths).
     uint64_t krn_popcount_scalar(const uint64_t *w, size_t n)
-    uint64_t krn_popcount_avx2(const uint64_t *w, size_t n)
+    uint64_t krn_popcount(int path, const uint64_t *w, size_t n)
+
+cdef extern from "packed.h" nogil:
+    # SAFETY: every pointer addresses `nw` words (inputs readable, outputs writable, outputs not aliasing
+    # inputs); the Cython layer derives nw from the checked dimension and the checked buffer lengths.
+    int64_t krn_dot(int path, const uint64_t *ap, const uint64_t *an, const uint64_t *bp, const uint64_t *bn,
+                    size_t nw)
+    void krn_bind_words(const uint64_t *ap, const uint64_t *an, const uint64_t *bp, const uint64_t *bn,
+                        uint64_t *op, uint64_t *on, size_t nw)
+    void krn_bundle_words(const uint64_t *ap, const uint64_t *an, const uint64_t *bp, const uint64_t *bn,
+                          uint64_t *op, uint64_t *on, size_t nw)
+    # SAFETY: src/dst hold ceil(dim / 64) words, s < dim.
+    void krn_rotate_words(const uint64_t *src, uint64_t *dst, size_t dim, size_t s)
+    # SAFETY: cnt holds nbits * nw words with 2^nbits above any count reached.
+    void krn_count_add(uint64_t *cnt, const uint64_t *x, size_t nw, int nbits)
+    void krn_count_sign(const uint64_t *cp, const uint64_t *cn, size_t nw, int nbits, uint64_t *op, uint64_t *on)
+    # SAFETY: p, n hold nw >= 1 words.
+    int krn_words_invalid(const uint64_t *p, const uint64_t *n, size_t nw, size_t dim)
+    # SAFETY: indices validated to be < 64 * len(w); out sized to the popcount.
+    void krn_scatter_bits(const int64_t *idx, size_t n, uint64_t *w)
+    size_t krn_gather_bits(const uint64_t *w, size_t nw, int64_t *out)
+
+cdef extern from "sparse.h" nogil:
+    # SAFETY: each (pointer, count) pair addresses that many readable values (NULL only with count 0);
+    # outputs are sized by the bounds documented in sparse.h.
+    int krn_sorted_in_range(const int64_t *a, size_t n, int64_t dim)
+    size_t krn_count_common(const int64_t *a, size_t na, const int64_t *b, size_t nb)
+    int KRN_OP_BIND
+    int KRN_OP_BUNDLE
+    void krn_sparse_combine(int op, const int64_t *ap, size_t nap, const int64_t *an, size_t nan,
+                            const int64_t *bp, size_t nbp, const int64_t *bn, size_t nbn,
+                            int64_t *outp, size_t *cp, int64_t *outn, size_t *cn)
+    int64_t krn_sparse_dot(const int64_t *ap, size_t nap, const int64_t *an, size_t nan,
+                           const int64_t *bp, size_t nbp, const int64_t *bn, size_t nbn)
+    void krn_sparse_roll(const int64_t *a, size_t n, int64_t dim, int64_t s, int64_t *out)
+    void krn_accumulate(int32_t *acc, const int64_t *idx, size_t n, int32_t delta)
+    void krn_sign_positions(const int32_t *acc, size_t dim, int64_t *outp, size_t *cp, int64_t *outn, size_t *cn)
+
+cdef extern from "blocks.h" nogil:
+    # SAFETY: (ids, pos, neg) arrays of one vector share one length; outputs hold na + nb blocks.
+    int KRN_BLOCK_BIND
+    int KRN_BLOCK_BUNDLE
+    int64_t krn_block_dot(const int64_t *aid, const uint64_t *ap, const uint64_t *an, size_t na,
+                          const int64_t *bid, const uint64_t *bp, const uint64_t *bn, size_t nb)
+    size_t krn_block_combine(int op, const int64_t *aid, const uint64_t *ap, const uint64_t *an, size_t na,
+                             const int64_t *bid, const uint64_t *bp, const uint64_t *bn, size_t nb,
+                             int64_t *oid, uint64_t *op_, uint64_t *on)
+
+cdef extern from "topk.h" nogil:
+    # SAFETY: rows holds >= r1 rows and queries nq rows of `stride` words (PackedMatrix layout); scores holds
+    # nq * n values; concurrent calls must use disjoint [r0, r1) ranges.
+    void krn_scan(int path, const uint64_t *rows, size_t stride, size_t nw, size_t r0, size_t r1,
+                  const uint64_t *queries, size_t nq, int64_t *scores, size_t n)
+    # SAFETY: scores holds n values, ids/out hold k <= n values.
+    void krn_select_topk(const int64_t *scores, size_t n, size_t k, int64_t *ids, int64_t *out)

@@ -1,11 +1,25 @@
-"""Ternary hypervectors for vector symbolic architectures, with compiled SIMD kernels."""
+"""Ternary hypervectors for vector symbolic architectures, with compiled SIMD kernels.
+
+Three representations of a vector in {-1, 0, +1}^dim with one meaning (`SparseVec`, `PackedVec`,
+`BlockSparseVec`), a packed codebook with exact top-k (`PackedMatrix`), and the operations both as methods
+(`a.bind(b)`) and as functions (`bind(a, b)`).
+"""
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from embeddenator.vsa._kernels import available_paths, popcount, simd_path
+from embeddenator.vsa._kernels import (
+    DEFAULT_DIM, DEFAULT_NNZ, BlockSparseVec, PackedMatrix, PackedVec, SparseVec, aligned_words,
+    available_paths, bind, bundle, bundle_many, cosine, dot, inverse_permute, permute, popcount, random,
+    row_layout, set_num_threads, simd_path, thin,
+)
 
 try:
     __version__ = _version('embeddenator-vsa')
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = '0+unknown'
 
-__all__ = ['available_paths', 'popcount', 'simd_path', '__version__']
+__all__ = [
+    'SparseVec', 'PackedVec', 'BlockSparseVec', 'PackedMatrix',
+    'bundle', 'bundle_many', 'bind', 'permute', 'inverse_permute', 'dot', 'cosine', 'random', 'thin',
+    'simd_path', 'available_paths', 'DEFAULT_DIM', 'DEFAULT_NNZ',
+    'popcount', 'row_layout', 'aligned_words', 'set_num_threads', '__version__',
+]

@@ -1,0 +1,217 @@
+# PackedMatrix: a codebook of packed vectors in one 64-byte aligned buffer, and exact top-k over it.
+
+# Below this many words (1 MiB) a scan is over before a second thread would have started.
+cdef Py_ssize_t _PARALLEL_WORDS = 1 << 17
+# Rows per work item of the parallel scan: large enough to amortise scheduling, small enough that the two
+# cores balance when other processes steal one of them.
+cdef Py_ssize_t _CHUNK_ROWS = 1024
+
+
+def _default_threads():
+    env = os.environ.get('OMP_NUM_THREADS', '')
+    return max(1, int(env)) if env.isdigit() else max(1, os.cpu_count() or 1)
+
+
+cdef int _threads = _default_threads()
+
+
+def set_num_threads(n):
+    """Threads used by top_k scans of large codebooks (default: OMP_NUM_THREADS, else every core)."""
+    global _threads
+    _threads = max(1, _int_arg(n, 'n'))
+
+
+def row_layout(dim):
+    """(nw, half, stride) of a PackedMatrix row: nw = ceil(dim / 64) words per plane, each plane padded to
+    `half` words (a multiple of 8, one cache line), stride = 2 * half words per row."""
+    cdef Py_ssize_t nw = _words_for(_check_dim(dim))
+    cdef Py_ssize_t half = (nw + 7) // 8 * 8
+    return nw, half, 2 * half
+
+
+def aligned_words(n):
+    """A zeroed 1-D uint64 array of n words whose first word is 64-byte aligned."""
+    buf = np.zeros(n + 8, dtype=np.uint64)
+    off = (-buf.ctypes.data % 64) // 8
+    return buf[off:off + n]
+
+
+cdef class PackedMatrix:
+    """N packed vectors of one dimension in one C-contiguous uint64 buffer (`words`).
+
+    Row i occupies words[i * stride:(i + 1) * stride]: its +1 plane in the first nw words, its -1 plane in
+    the nw words starting at i * stride + half, the rest zero padding (see `row_layout`). Buffers built here
+    are 64-byte aligned; `from_buffer` accepts any C-contiguous buffer (e.g. a read-only numpy.memmap).
+    """
+    cdef readonly Py_ssize_t dim
+    cdef readonly Py_ssize_t stride
+    cdef readonly object words
+    cdef Py_ssize_t n, nw, half
+    # SAFETY: base points into self.words (kept referenced, never replaced) which holds n * stride words;
+    # NULL when n == 0.
+    cdef const uint64_t *base
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError('use PackedMatrix.from_dense, from_vectors or from_buffer')
+
+    cdef int _adopt(self, Py_ssize_t dim, Py_ssize_t n, object words) except -1:
+        self.nw, self.half, self.stride = row_layout(dim)
+        self.dim, self.n, self.words = dim, n, words
+        self.base = _u64_ptr(words)
+        return 0
+
+    def __len__(self):
+        return self.n
+
+    def __repr__(self):
+        return f'PackedMatrix(dim={self.dim}, n={self.n})'
+
+    @staticmethod
+    def from_buffer(dim, n, words, check=True):
+        """A zero-copy matrix over `words` (1-D C-contiguous uint64, n * stride words, see `row_layout`).
+
+        With check=True (the default) every row is verified (no position in both planes, zero padding bits);
+        a buffer that fails is a ValueError naming the row.
+        """
+        cdef Py_ssize_t d = _check_dim(dim)
+        cdef Py_ssize_t rows = _int_arg(n, 'n')
+        nw, half, stride = row_layout(d)
+        if rows < 0:
+            raise ValueError(f'n must be >= 0, got {rows}')
+        w = _word_array(words, rows * stride, 'words')
+        cdef PackedMatrix m = PackedMatrix.__new__(PackedMatrix)
+        m._adopt(d, rows, w)
+        if check:
+            m._check()
+        return m
+
+    cdef int _check(self) except -1:
+        cdef Py_ssize_t r, bad_row = -1
+        cdef int bad = 0
+        # SAFETY: base holds n * stride words (checked by from_buffer); each row's planes are nw <= half words
+        # at offsets r * stride and r * stride + half.
+        with nogil:
+            for r in range(self.n):
+                bad = krn_words_invalid(self.base + r * self.stride, self.base + r * self.stride + self.half,
+                                        self.nw, self.dim)
+                if bad:
+                    bad_row = r
+                    break
+        if bad == 1:
+            raise ValueError(f'row {bad_row}: a position is set in both planes')
+        if bad == 2:
+            raise ValueError(f'row {bad_row}: padding bits beyond dim={self.dim} must be zero')
+        return 0
+
+    @staticmethod
+    def from_dense(a):
+        """From a 2-D integer array (one row per vector) holding only -1, 0 and +1."""
+        arr = _dense_array(a, 2)
+        rows, d = arr.shape
+        nw, half, stride = row_layout(d)
+        w = aligned_words(rows * stride)
+        grid = w.reshape(rows, stride).view(np.uint8)
+        nbytes = (d + 7) // 8
+        grid[:, :nbytes] = np.packbits(arr > 0, axis=1, bitorder='little')
+        grid[:, half * 8:half * 8 + nbytes] = np.packbits(arr < 0, axis=1, bitorder='little')
+        cdef PackedMatrix m = PackedMatrix.__new__(PackedMatrix)
+        m._adopt(d, rows, w)
+        return m
+
+    @staticmethod
+    def from_vectors(vectors):
+        """From a non-empty sequence of vectors of one dimension (any representation)."""
+        vs = [_as_packed(v) for v in vectors]
+        if not vs:
+            raise ValueError('from_vectors needs at least one vector (use from_buffer(dim, 0, ...) for none)')
+        d = (<PackedVec>vs[0]).dim
+        nw, half, stride = row_layout(d)
+        w = aligned_words(len(vs) * stride)
+        grid = w.reshape(len(vs), stride)
+        for i, v in enumerate(vs):
+            if (<PackedVec>v).dim != d:
+                raise ValueError(f'vector {i} has dim {(<PackedVec>v).dim}, expected {d}')
+            grid[i, :nw] = (<PackedVec>v).pos_words
+            grid[i, half:half + nw] = (<PackedVec>v).neg_words
+        cdef PackedMatrix m = PackedMatrix.__new__(PackedMatrix)
+        m._adopt(d, len(vs), w)
+        return m
+
+    def row(self, i):
+        """Row i as a PackedVec viewing this matrix's buffer (negative i counts from the end)."""
+        cdef Py_ssize_t r = _int_arg(i, 'i')
+        if r < 0:
+            r += self.n
+        if not 0 <= r < self.n:
+            raise IndexError(f'row {i} out of range for {self.n} rows')
+        start = r * self.stride
+        return _packed(self.dim, self.words[start:start + self.nw],
+                       self.words[start + self.half:start + self.half + self.nw])
+
+    def to_dense(self):
+        """The dense view: an (n, dim) int8 array."""
+        grid = self.words.reshape(self.n, self.stride).view(np.uint8)
+        p = np.unpackbits(grid[:, :self.half * 8], axis=1, count=self.dim, bitorder='little')
+        n = np.unpackbits(grid[:, self.half * 8:], axis=1, count=self.dim, bitorder='little')
+        return p.view(np.int8) - n.view(np.int8)
+
+    def top_k(self, query, k):
+        """The k rows with the largest dot product with `query`: (ids, scores), int64 arrays of min(k, n),
+        by score descending then id ascending; scores are exact dot products."""
+        q = _as_packed(query)
+        if (<PackedVec>q).dim != self.dim:
+            _dim_mismatch(self.dim, (<PackedVec>q).dim)
+        buf = aligned_words(self.stride)
+        buf[:self.nw] = (<PackedVec>q).pos_words
+        buf[self.half:self.half + self.nw] = (<PackedVec>q).neg_words
+        ids, scores = self._top_k(buf, 1, _int_arg(k, 'k'))
+        return ids[0], scores[0]
+
+    def top_k_batch(self, queries, k):
+        """top_k for each query (a PackedMatrix or a sequence of vectors) in one pass over the codebook:
+        (ids, scores) int64 arrays of shape (len(queries), min(k, n))."""
+        cdef Py_ssize_t kk = _int_arg(k, 'k')
+        if isinstance(queries, PackedMatrix):
+            qm = <PackedMatrix>queries
+            if qm.dim != self.dim:
+                _dim_mismatch(self.dim, qm.dim)
+            return self._top_k(qm.words, qm.n, kk)
+        qs = [_as_packed(v) for v in queries]
+        buf = aligned_words(len(qs) * self.stride)
+        grid = buf.reshape(len(qs), self.stride)
+        for i, v in enumerate(qs):
+            if (<PackedVec>v).dim != self.dim:
+                _dim_mismatch(self.dim, (<PackedVec>v).dim)
+            grid[i, :self.nw] = (<PackedVec>v).pos_words
+            grid[i, self.half:self.half + self.nw] = (<PackedVec>v).neg_words
+        return self._top_k(buf, len(qs), kk)
+
+    cdef tuple _top_k(self, object qwords, Py_ssize_t nq, Py_ssize_t k):
+        if k < 0:
+            raise ValueError(f'k must be >= 0, got {k}')
+        cdef Py_ssize_t kk = min(k, self.n), n = self.n
+        ids = np.zeros((nq, kk), dtype=np.int64)
+        out = np.zeros((nq, kk), dtype=np.int64)
+        if kk == 0 or nq == 0:
+            return ids, out
+        scores = np.empty(nq * n, dtype=np.int64)
+        cdef int64_t[::1] sc = scores
+        cdef int64_t[::1] oi = ids.reshape(-1)
+        cdef int64_t[::1] os_ = out.reshape(-1)
+        cdef const uint64_t *qb = _u64_ptr(qwords)
+        cdef int path = _path
+        cdef const uint64_t *base = self.base
+        cdef size_t stride = self.stride, nw = self.nw
+        cdef int nt = _threads if n * self.stride >= _PARALLEL_WORDS else 1
+        cdef Py_ssize_t c, r0, r1, q, nchunks = (n + _CHUNK_ROWS - 1) // _CHUNK_ROWS
+        # SAFETY: base holds n rows and qb nq rows of `stride` words (class invariant / built or checked above);
+        # sc holds nq * n scores; each prange iteration scans its own row range [r0, r1), so threads write
+        # disjoint score slots; then each query's selection reads its own n scores and writes its own kk slots.
+        with nogil:
+            for c in prange(nchunks, num_threads=nt, schedule='dynamic'):
+                r0 = c * _CHUNK_ROWS
+                r1 = min(r0 + _CHUNK_ROWS, n)
+                krn_scan(path, base, stride, nw, r0, r1, qb, nq, &sc[0], n)
+            for q in prange(nq, num_threads=min(nt, nq), schedule='static'):
+                krn_select_topk(&sc[q * n], n, kk, &oi[q * kk], &os_[q * kk])
+        return ids, out
