@@ -1,5 +1,6 @@
 """Embeddenator workspace: `doit` builds and tests what changed; `doit list` shows every stage."""
 from tasks import DOIT_CONFIG  # noqa: F401
+from tasks.audit import task_audit  # noqa: F401
 from tasks.bench import task_bench, task_bench_baseline  # noqa: F401
 from tasks.build import task_build  # noqa: F401
 from tasks.bump import task_bump  # noqa: F401

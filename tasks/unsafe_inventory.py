@@ -99,11 +99,59 @@ def _pointer_use(names: Iterable[str]) -> re.Pattern | None:
     return re.compile(r'\b(?:' + '|'.join(map(re.escape, names)) + r')\s*(?:\[|\+\+|--|[-+]=?(?!>))')
 
 
+def _scoped_uses(declared: Sequence[list[str]], scopes: Sequence[int | None]) -> list[re.Pattern | None]:
+    """Per line, the pattern of uses of the pointers visible there: its function's and the file's globals."""
+    names: dict[int | None, set[str]] = {}
+    for found, scope in zip(declared, scopes):
+        names.setdefault(scope, set()).update(found)
+    patterns = {scope: _pointer_use(names.get(scope, set()) | names.get(None, set())) for scope in set(scopes)}
+    return [patterns[scope] for scope in scopes]
+
+
+# A function or a class: pointers declared in one are not those of another (class attributes are reached
+# through `self.`, which the pointer-use pattern does not follow).
+_SCOPE = re.compile(r'\s*(?:(?:async\s+)?(?:def|cdef|cpdef)\b[^=]*\(|(?:cdef\s+)?class\b)')
+
+
+def cython_scopes(lines: Sequence[Line]) -> list[int | None]:
+    """Per line, the index of the innermost enclosing function or class header (its own line included)."""
+    stack: list[tuple[int, int]] = []       # (indent, header line)
+    out: list[int | None] = []
+    for i, ln in enumerate(lines):
+        if ln.code.strip():
+            while stack and ln.indent <= stack[-1][0]:
+                stack.pop()
+            if _SCOPE.match(ln.code) and ln.code.rstrip().endswith(':'):
+                stack.append((ln.indent, i))
+        out.append(stack[-1][1] if stack else None)
+    return out
+
+
+def c_scopes(codes: Sequence[str]) -> list[int | None]:
+    """Per line, an id of the top-level braced block (a function) it belongs to, its header lines included."""
+    out: list[int | None] = []
+    depth, current, pending = 0, None, []
+    for i, code in enumerate(codes):
+        if depth == 0:
+            current = None
+            pending.append(i)
+            if '{' in code:
+                current = i
+                for j in pending:
+                    out[j:j + 1] = [i] if j < len(out) else []
+                pending = []
+            elif code.rstrip().endswith((';', '}')) or code.lstrip().startswith('#') or not code.strip():
+                pending = []
+        out.append(current)
+        depth = max(0, depth + code.count('{') - code.count('}'))
+    return out
+
+
 def cython_kinds(lines: Sequence[Line]) -> dict[int, list[str]]:
     """0-based line index -> the kinds of unsafety found on that line of a Cython source."""
-    pointers = {m for ln in lines for rx in (_PY_POINTER_DECL, _PY_POINTER_PARAM) for m in rx.findall(ln.code)
-                if _is_declaration(ln.code)}
-    use = _pointer_use(pointers)
+    declared = [[m for rx in (_PY_POINTER_DECL, _PY_POINTER_PARAM) for m in rx.findall(ln.code)]
+                if _is_declaration(ln.code) else [] for ln in lines]
+    uses = _scoped_uses(declared, cython_scopes(lines))
     extern_indent = None
     found: dict[int, list[str]] = {}
     for i, ln in enumerate(lines):
@@ -125,7 +173,7 @@ def cython_kinds(lines: Sequence[Line]) -> dict[int, list[str]]:
             kinds.append('directive')
         if _is_declaration(code) and (_PY_POINTER_DECL.search(code) or _PY_POINTER_PARAM.search(code)):
             kinds.append('pointer')
-        elif use is not None and use.search(code):
+        elif uses[i] is not None and uses[i].search(code):
             kinds.append('pointer-arith')
         if _PY_CAST.search(code):
             kinds.append('cast')
@@ -153,8 +201,8 @@ def _header_unsafe(text: str) -> Iterable[bool]:
 def c_kinds(lines: Sequence[Line]) -> dict[int, list[str]]:
     """0-based line index -> the kinds of unsafety found on that line of a C source."""
     codes = [ln.code for ln in lines]
-    pointers = {m for code in codes if not code.lstrip().startswith('#') for m in _C_POINTER.findall(code)}
-    use = _pointer_use(pointers)
+    declared = [[] if code.lstrip().startswith('#') else _C_POINTER.findall(code) for code in codes]
+    uses = _scoped_uses(declared, c_scopes(codes))
     found: dict[int, list[str]] = {}
     for i, code in enumerate(codes):
         if re.match(r'\s*#\s*(?:include|if|ifdef|ifndef|elif|else|endif|pragma)\b', code):
@@ -170,7 +218,7 @@ def c_kinds(lines: Sequence[Line]) -> dict[int, list[str]]:
             kinds.append('cast')
         if _C_POINTER.search(code):
             kinds.append('pointer')
-        elif use is not None and use.search(code):
+        elif uses[i] is not None and uses[i].search(code):
             kinds.append('pointer-arith')
         if kinds:
             found[i] = kinds
