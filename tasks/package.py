@@ -77,6 +77,12 @@ def distributions(comp: Component) -> list[Path]:
     return [dist_dir(comp) / sdist_name(comp), dist_dir(comp) / wheel_name(comp)]
 
 
+def source_date_epoch(root: Path, comp: Component) -> int:
+    """The last commit time of what goes into the archives (the CHANGELOG does not)."""
+    changelog = (comp.root / 'CHANGELOG.md').relative_to(root).as_posix()
+    return last_change_time(root, list(comp.paths), exclude=[changelog])
+
+
 def release_files(root: Path, paths: list[str]) -> list[Path]:
     """Files under `paths` that git tracks or would track (not ignored): exactly what a release contains."""
     out = git.Repo(root).git.ls_files('--cached', '--others', '--exclude-standard', '--', *paths)
@@ -173,9 +179,15 @@ def _tool(check: str, cmd: list[str], cwd: Path) -> Finding:
     return Finding(check, proc.returncode == 0, text)
 
 
+def source_env() -> dict:
+    """Environment whose imports see this workspace's sources first, even when another checkout is installed."""
+    srcs = [str(c.root / 'src') for c in workspace().components.values()]
+    return {**os.environ, 'PYTHONPATH': os.pathsep.join([*srcs, os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep)}
+
+
 def api_findings(root: Path, comp: Component) -> list[Finding]:
     """Docstrings and doctests, checked in a fresh interpreter against the workspace's editable install."""
-    proc = subprocess.run([sys.executable, '-m', 'tasks.apicheck', comp.import_name], cwd=root,
+    proc = subprocess.run([sys.executable, '-m', 'tasks.apicheck', comp.import_name], cwd=root, env=source_env(),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ['no output'])[-1]
@@ -214,21 +226,22 @@ def package_component(name: str) -> bool:
     """The action of `package:<name>`: build, check, report; False (with the failed checks on stderr) if any fails."""
     ws = workspace()
     comp, root = ws.components[name], ws.root
-    epoch = last_change_time(root, list(comp.paths))
+    epoch = source_date_epoch(root, comp)
     try:
         files = build_distributions(root, comp, epoch)
     except PackageError as err:
         print(err, file=sys.stderr)
         return False
     findings = checklist(root, comp, files)
-    failed = [f for f in findings if not f.ok]
+    advisory = {c.strip() for c in (settings().get('advisory-checks') or '').split(',') if c.strip()}
+    failed = [f for f in findings if not f.ok and f.check not in advisory]
     data = {'component': name, 'dist': comp.dist, 'version': comp.version, 'level': comp.level,
             'source_date_epoch': epoch, 'verdict': 'fail' if failed else 'pass',
             'summary': f'{len(findings) - len(failed)}/{len(findings)} checks hold' +
                        (f'; failing: {", ".join(f.check for f in failed)}' if failed else ''),
             'files': [{'name': f.name, 'path': f.relative_to(root).as_posix(), 'size': f.stat().st_size,
                        'sha256': sha256_file(f), 'contents': archive_members(f)} for f in files],
-            'findings': [f.as_dict() for f in findings]}
+            'findings': [{**f.as_dict(), 'advisory': f.check in advisory} for f in findings]}
     write_report(report_path(name), 'package.md.j2', data)
     for finding in failed:
         print(f'package:{name}: {finding.check}: {finding.detail}', file=sys.stderr)
@@ -256,7 +269,7 @@ def task_package():
             'actions': [(package_component, [name])],
             'file_dep': [str(f) for f in package_inputs(comp)],
             'targets': [*map(str, distributions(comp)), str(report), str(report.with_suffix('.json'))],
-            'uptodate': [config_changed({'epoch': last_change_time(ws.root, list(comp.paths)), 'tools': tools,
+            'uptodate': [config_changed({'epoch': source_date_epoch(ws.root, comp), 'tools': tools,
                                          'python': sys.version})],
             'clean': True,
         }

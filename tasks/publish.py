@@ -6,6 +6,7 @@ report, so a failed run still leaves one that says where it stopped.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -87,17 +88,19 @@ def publish_component(name: str, dry_run: bool, run: str) -> bool:
     previous = _read_record(out, name)
     gates: list[preflight.Gate] = []
     try:
-        gates, record['warnings'] = check_preflight(ws.root, dry_run)
         rel = make_release(name)
         record['files'] = [{'name': n, 'sha256': d} for n, d in sorted(rel.sha256.items())]
         verifier = Verifier(run_dir(run), ws.root / cfg.components, out / 'logs')
         if dry_run:
+            gates, record['warnings'] = check_preflight(ws.root, dry_run)
             record.update(_dry_run(rel, verifier))
         else:
             identity = tagging.tagger_identity(ws.root, cfg.get('tag-identity', DEFAULT_IDENTITY))
+            gates = preflight.read_gates(cfg.path(cfg.reports))
             with open_registry(cfg) as registry:
                 steps = Steps(root=ws.root, identity=identity, verifier=verifier,
-                              served_timeout=float(cfg.get('served-timeout', '120')))
+                              served_timeout=float(cfg.get('served-timeout', '120')),
+                              preflight=functools.partial(check_preflight, ws.root, False))
                 record.update(publish_release(rel, registry, steps, out / 'logs' / f'{name}.log'))
                 record['index'] = registry.name
         _carry_times(record, previous)
@@ -203,7 +206,9 @@ def task_publish(dry_run=False):
         }
     yield {
         'name': None,
+        'doc': 'publish every component in dependency order: gates, upload, wait until served, verify, tag',
         'actions': [(finish_run, [dry_run, RUN_ID])],
         'targets': [str(out / 'publish.md'), str(out / 'publish.json')],
+        'task_dep': [f'publish:{name}' for name in ws.components],
         'clean': True,
     }

@@ -71,8 +71,13 @@ def head_commit(root: Path) -> str:
     return git.Repo(root).head.commit.hexsha
 
 
-def last_change_time(root: Path, paths: list[str]) -> int:
-    """Commit time (epoch s) of the last commit touching `paths`; HEAD's if none does. The wheels' timestamp."""
+def last_change_time(root: Path, paths: list[str], exclude: list[str] = ()) -> int:
+    """Commit time (epoch s) of the last commit touching `paths` but not only `exclude`; HEAD's if none does.
+
+    It is the archives' timestamp, so it must not move when only a file outside them changes (the CHANGELOG,
+    whose release section loses its draft mark once the tag exists).
+    """
     repo = git.Repo(root)
-    out = repo.git.log('-1', '--format=%ct', '--', *paths) if paths else ''
+    specs = [*paths, *(f':(exclude){p}' for p in exclude)]
+    out = repo.git.log('-1', '--format=%ct', '--', *specs) if paths else ''
     return int(out.strip() or repo.head.commit.committed_date)
