@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from tasks import reporting
-from tasks.bench_gate import Row
+from tasks.bench_gate import CRITICAL, MAJOR, Row
 from tasks.fingerprint import describe
 
 TEMPLATE = 'bench-report.md.j2'
@@ -78,31 +78,39 @@ def render(ctx: dict) -> str:
 
 
 def chart(rows: list[Row], target: Path, title: str) -> None:
-    """Horizontal bars of current / baseline per metric (1.0 = baseline), coloured by class; SVG, written atomically."""
+    """Bars of current / baseline per metric (1.0 = baseline), coloured by class; SVG or PNG by suffix, atomically."""
     import matplotlib
     matplotlib.use('Agg')  # no display: render to a file
     import matplotlib.pyplot as plt
 
+    from matplotlib.patches import Patch
+
     shown = [r for r in rows if r.change is not None] or rows
-    labels = [r.id for r in shown]
-    values = [1.0 + (r.change or 0.0) for r in shown]
-    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.28 * len(shown)))
-    ax.barh(range(len(shown)), values, color=[CLASS_COLOUR[r.cls] for r in shown],
-            xerr=[r.ci or 0.0 for r in shown], left=0)
-    for x, style in ((1.0, '-'), (1.05, ':'), (1.10, '--')):
+    changes = [r.change or 0.0 for r in shown]
+    fig, ax = plt.subplots(figsize=(9, 1.6 + 0.28 * len(shown)))
+    # bars grow from 1.0 (the baseline): right is slower, left is faster
+    ax.barh(range(len(shown)), changes, left=1.0, color=[CLASS_COLOUR[r.cls] for r in shown],
+            xerr=[r.ci or 0.0 for r in shown], error_kw={'elinewidth': 0.8, 'capsize': 2})
+    for y, (row, change) in enumerate(zip(shown, changes)):
+        if row.change is not None:
+            ax.annotate(f'{change:+.1%}', (1.0 + change, y), xytext=(4 if change >= 0 else -4, 0),
+                        textcoords='offset points', va='center', ha='left' if change >= 0 else 'right', fontsize=7)
+    for x, style in ((1.0, '-'), (1.0 + MAJOR, ':'), (1.0 + CRITICAL, '--')):
         ax.axvline(x, color='black', linestyle=style, linewidth=0.8)
-    ax.set_yticks(range(len(shown)), labels, fontsize=8)
+    ax.set_yticks(range(len(shown)), [r.id for r in shown], fontsize=8)
     ax.invert_yaxis()
-    low = min([*values, 0.9]) - 0.02
-    ax.set_xlim(low, max([*values, 1.15]) + 0.02)
-    ax.set_xlabel('current / baseline (lower is faster; dotted 1.05 = major, dashed 1.10 = critical)')
+    ax.set_xlim(min([*changes, -0.1]) + 0.95, max([*changes, 0.15]) + 1.05)
+    ax.set_xlabel('current / baseline (lower is faster; dotted = major, dashed = critical; whiskers = 95% interval)')
+    used = [c for c in CLASS_COLOUR if any(r.cls == c for r in shown)]
+    ax.legend(handles=[Patch(color=CLASS_COLOUR[c], label=c) for c in used], fontsize=7, loc='lower right')
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix='.partial')
     os.close(fd)
     try:
-        fig.savefig(tmp, format='svg', metadata={'Date': None})
+        svg = target.suffix != '.png'
+        fig.savefig(tmp, format='svg' if svg else 'png', metadata={'Date': None} if svg else None)
         os.replace(tmp, target)
     finally:
         plt.close(fig)

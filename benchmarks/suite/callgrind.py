@@ -61,9 +61,9 @@ def parse_dumps(folder: Path, prefix: str = 'cg.out') -> dict[str, int]:
 
 
 def count(marker: Path, args: list[str], simd: str, env_extra: dict | None = None, timeout: int = 240) -> dict:
-    """Run the counted worker under callgrind with SIMD path `simd`; {label: instructions per call}.
+    """Run the counted worker under callgrind with SIMD path `simd`; {case id: (instructions per call, label)}.
 
-    The worker (benchmarks.suite.counted) writes label -> calls; callgrind's dumps give label -> instructions.
+    The worker (benchmarks.suite.counted) writes id -> calls and label; callgrind's dumps give id -> instructions.
     """
     with tempfile.TemporaryDirectory(prefix='cg-') as tmp:
         tmp = Path(tmp)
@@ -71,7 +71,9 @@ def count(marker: Path, args: list[str], simd: str, env_extra: dict | None = Non
         cmd = ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--dump-line=no', '--dump-instr=no',
                f'--callgrind-out-file={tmp / "cg.out"}', sys.executable, '-m', 'benchmarks.suite.counted',
                '--marker', str(marker), '--out', str(calls_file), *args]
-        env = {**os.environ, 'EMBEDDENATOR_SIMD': simd, 'PYTHONHASHSEED': '0', **(env_extra or {})}
+        # one thread: threads under valgrind run serialised and their waits would add to the counts
+        env = {**os.environ, 'EMBEDDENATOR_SIMD': simd, 'PYTHONHASHSEED': '0', 'OMP_NUM_THREADS': '1',
+               **(env_extra or {})}
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
                               cwd=HERE.parents[1])
         if proc.returncode or not calls_file.exists():
@@ -82,4 +84,4 @@ def count(marker: Path, args: list[str], simd: str, env_extra: dict | None = Non
     missing = sorted(set(calls) - set(totals))
     if missing:
         raise CallgrindError(f'callgrind wrote no dump for {", ".join(missing)}; is valgrind >= 3.10 installed?')
-    return {label: totals[label] / calls[label] for label in calls}
+    return {id_: (totals[id_] / c['calls'], c['label']) for id_, c in calls.items()}

@@ -2,7 +2,7 @@
 
     valgrind --tool=callgrind --instr-atstart=no ... python -m benchmarks.suite.counted --marker M --out F
 
-It writes {case id: calls} to F; callgrind's dumps, one per region, hold the instruction counts.
+It writes {case id: {calls, label}} to F; callgrind's dumps, one per region, hold the instruction counts.
 """
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ def measure(cases, marker, injected: dict[str, float]) -> dict[str, int]:
             case.fn()
         marker.cgm_end(case.id.encode())
         gc.enable()
-        calls[case.id] = case.calls
+        calls[case.id] = {'calls': case.calls, 'label': case.label}
     return calls
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--marker', required=True, help='the compiled cgmark library')
-    parser.add_argument('--out', required=True, help='where to write {case id: calls}')
+    parser.add_argument('--out', required=True, help='where to write {case id: {calls, label}}')
     parser.add_argument('--groups', default='vsa-ops,simd')
     args = parser.parse_args(argv)
     from embeddenator import vsa

@@ -32,12 +32,12 @@ COUNTED_PATHS = ('scalar', 'avx2')   # what valgrind can execute; AVX-512 is tim
 METHOD = """\
 Kernel groups (vsa-ops, simd) are measured in instructions per call, counted by valgrind's callgrind between two \
 markers around a loop of calls (Python call overhead included). Instruction counts do not depend on the load of \
-the machine: repeated runs agree within a fraction of a percent, so these metrics decide the gate reproducibly. \
-valgrind cannot execute AVX-512, so it counts the scalar and AVX2 paths; the AVX-512 path is timed against AVX2. \
-Wall-clock groups are time ratios against a reference measured in the same run (the numpy equivalent of the same \
-work, the read-bandwidth probe, or the AVX2 path), over several rounds in shuffled order; the metric is the median \
-ratio with a 95% bootstrap interval, and a change over 10% only counts as critical when the interval clears the \
-5% line (otherwise it is reported as major and uncertain)."""
+the machine: repeated runs give identical counts, so these metrics decide the gate reproducibly. valgrind cannot \
+execute AVX-512, so it counts the scalar and AVX2 paths; the AVX-512 path is timed against AVX2. Everything runs \
+on one thread. Wall-clock groups are time ratios against a reference measured in the same run (the numpy \
+equivalent of the same work, the read-bandwidth probe, or the AVX2 path), over several rounds in shuffled order; \
+the metric is the median ratio with a 95% bootstrap interval, and a change over 10% only counts as critical when \
+the interval clears the 5% line (otherwise it is reported as major and uncertain)."""
 
 
 def log(msg: str) -> None:
@@ -67,10 +67,8 @@ def counted_metrics(vsa, groups: list[str], marker: Path) -> list[dict]:
         per_call = {}
         for p, fut in futures.items():
             per_call.update(fut.result())
-    cases = {c.id: c for c in kernel_cases(vsa, set(groups))}
     out = []
-    for id_, value in sorted(per_call.items()):
-        label = cases[id_].label if id_ in cases else id_.replace('/', ', ')
+    for id_, (value, label) in sorted(per_call.items()):
         out.append({'id': id_, 'group': id_.split('/', 1)[0], 'label': label, 'value': value,
                     'unit': 'instructions/call', 'rel_ci': None, 'method': 'callgrind'})
     return out
@@ -92,6 +90,8 @@ def timed_kernel_metrics(vsa, groups: list[str]) -> list[dict]:
 def run_groups(groups: list[str], marker: Path | None) -> dict:
     """{'groups': [...], 'ratios': {...}, 'seconds': s}: every requested group that can run here."""
     from embeddenator import vsa
+    if hasattr(vsa, 'set_num_threads'):
+        vsa.set_num_threads(1)  # two cores shared with other work: thread scaling would only add noise
     started, results, ratios = time.monotonic(), [], {}
     unknown = sorted(set(groups) - set(GROUPS))
     if unknown:

@@ -111,7 +111,7 @@ def avx512(vsa, set_path, injected: dict[str, float]) -> list[dict]:
         calls = case.calls * 10
         subject = repeat(case.fn, calls + 10 * extra_calls(case, injected))
         t = interleaved(partial(_switched, set_path, 'avx512', subject),
-                        partial(_switched, set_path, 'avx2', repeat(case.fn, calls)), rounds=9)
+                        partial(_switched, set_path, 'avx2', repeat(case.fn, calls)), rounds=31)
         out.append(metric(f'{case.id}-vs-avx2', f'{case.label} vs avx2', t, 'time ratio to avx2',
                           ns_per_call=t.subject_ns / calls))
     set_path('avx2')
@@ -124,12 +124,44 @@ def _switched(set_path, path, fn):
 
 
 RETRIEVAL_ITEMS = 10_000
+RETRIEVAL_QUERIES = 100
+
+
+def _index_build(Index, vecs):
+    Index.from_vectors(vecs).refresh()
+
+
+def _np_build(vecs):
+    numpy_ref.planes([v.to_packed() for v in vecs])
+
+
+def _index_queries(index, queries):
+    for q in queries:
+        index.query(q, 10)
+
+
+def _np_queries(pos, neg, queries):
+    for qp, qn in queries:
+        numpy_ref.top_k(pos, neg, qp, qn, 10)
 
 
 def retrieval() -> tuple[list[dict], str | None]:
-    """Index build and 100 top-10 queries over 10K items, against numpy on the same packed planes."""
+    """Index build (codebook and postings) over 10K items, and 100 top-10 queries; numpy on the same planes."""
     try:
+        from embeddenator import vsa
         from embeddenator.retrieval import Index
     except ImportError as err:
         return [], f'skipped: {err}'
-    return [], f'skipped: {Index!r} is not benchmarked yet'  # pragma: no cover
+    vecs, _ = _pool(vsa, RETRIEVAL_ITEMS)
+    build = interleaved(partial(_index_build, Index, vecs), partial(_np_build, vecs), rounds=5)
+    index = Index.from_vectors(vecs)
+    index.refresh()
+    pos, neg = numpy_ref.planes([v.to_packed() for v in vecs])
+    queries = [vecs[(i * 7919) % RETRIEVAL_ITEMS] for i in range(RETRIEVAL_QUERIES)]
+    packed = [q.to_packed() for q in queries]
+    query = interleaved(partial(_index_queries, index, queries),
+                        partial(_np_queries, pos, neg, [(q.pos_words, q.neg_words) for q in packed]), rounds=7)
+    return [metric('retrieval/build/10k', f'index build, {RETRIEVAL_ITEMS:,} items', build, 'time ratio to numpy',
+                   items_per_s=RETRIEVAL_ITEMS / (build.subject_ns / 1e9)),
+            metric('retrieval/query/10k', f'{RETRIEVAL_QUERIES} top-10 queries, {RETRIEVAL_ITEMS:,} items', query,
+                   'time ratio to numpy', queries_per_s=RETRIEVAL_QUERIES / (query.subject_ns / 1e9))], None
