@@ -24,6 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -165,7 +166,9 @@ class LocalIndex:
 
 
 def _write_htpasswd(path: Path, user: str, password: str) -> None:
-    from passlib.apache import HtpasswdFile
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DeprecationWarning)   # passlib imports the stdlib `crypt` module
+        from passlib.apache import HtpasswdFile
     ht = HtpasswdFile(str(path), new=True, default_scheme='bcrypt' if _has_bcrypt() else 'sha256_crypt')
     ht.set_password(user, password)
     ht.save()
