@@ -1,7 +1,19 @@
-"""Exact top-k retrieval over codebooks of ternary hypervectors."""
+"""Exact top-k retrieval over codebooks of ternary hypervectors.
+
+    from embeddenator import vsa
+    from embeddenator.retrieval import Index
+
+    index = Index.from_vectors([vsa.random(seed=i) for i in range(1000)])
+    ids, scores = index.query(vsa.random(seed=3), k=5)      # exact dot products; ties: smaller id first
+    index.save('codebook.idx'); index = Index.load('codebook.idx')
+"""
 from importlib.metadata import PackageNotFoundError, version as _version
+
+from embeddenator.retrieval.index import STRATEGIES, Index
 
 try:
     __version__ = _version('embeddenator-retrieval')
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = '0+unknown'
+
+__all__ = ['Index', 'STRATEGIES', '__version__']
