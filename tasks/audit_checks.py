@@ -139,7 +139,7 @@ def check_memcheck(root: str, build_dir: str, timeout: float) -> dict:
     project = [e for e in result.errors if e.project]
     return _result(ok, summary, ran=True, paths=workout['paths'], machine_paths=machine,
                    operations=workout['operations'], suppressed=result.suppressed,
-                   outside=[f'{e.kind}: {e.frames[0] if e.frames else "?"}' for e in result.errors if not e.project],
+                   outside=memcheck.outside_summary(result),
                    errors=[{'kind': e.kind, 'what': e.what, 'frames': list(e.frames)} for e in project])
 
 

@@ -79,6 +79,21 @@ def parse_memcheck_xml(text: str, project_objects: Iterable[str]) -> MemcheckRes
     return MemcheckResult(tuple(errors), suppressed)
 
 
+_ALLOCATORS = ('malloc', 'calloc', 'realloc', 'free', 'operator new', 'memcpy', 'memmove', 'memset')
+
+
+def outside_summary(result: MemcheckResult, limit: int = 8) -> list[str]:
+    """The errors outside project code, grouped as "count x kind in function (object)", largest first."""
+    counts: dict[str, int] = {}
+    for e in result.errors:
+        if not e.project:
+            frame = next((f for f in e.frames if not f.startswith(_ALLOCATORS) and '(vgpreload' not in f),
+                         e.frames[0] if e.frames else '?')
+            key = f'{e.kind} in {frame.split(" ")[0]} ({frame.split("(")[-1].split(")")[0]})'
+            counts[key] = counts.get(key, 0) + 1
+    return [f'{n} x {k}' for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+
+
 def memcheck_verdict(result: MemcheckResult, ran_paths: list[str], machine_paths: list[str]) -> tuple[bool, str]:
     """(passed, one-line summary) of a memcheck run."""
     if not result.ran:

@@ -8,7 +8,7 @@ import pytest
 
 from tasks.audit import CHECKS, combine, kernel_sources, kernel_tests, write_audit
 from tasks.audit_checks import check_inventory, check_sanitizers
-from tasks.memcheck import memcheck_verdict, parse_memcheck_xml
+from tasks.memcheck import memcheck_verdict, outside_summary, parse_memcheck_xml
 from tasks.sanitize import report_locations
 from tasks.workspace import load_workspace
 
@@ -126,6 +126,7 @@ def test_memcheck_errors_count_against_the_project_through_either_stack():
     assert not ok
     assert summary == ('2 error(s) and 0 definite leak(s) in project code on scalar, avx2 (valgrind cannot run: '
                        'avx512); 1 outside it, 4 suppressed')
+    assert outside_summary(result) == ['1 x Leak_DefinitelyLost in gc_alloc (libpython3.11.so.1.0)']
 
 
 def test_sanitizer_report_locations_name_project_sources():
