@@ -36,7 +36,8 @@ the machine: repeated runs give identical counts, so these metrics decide the ga
 execute AVX-512, so it counts the scalar and AVX2 paths; the AVX-512 path is timed against AVX2. Everything runs \
 on one thread. Wall-clock groups are time ratios against a reference measured in the same run (the numpy \
 equivalent of the same work, the read-bandwidth probe, or the AVX2 path), over several rounds in shuffled order; \
-the metric is the median ratio with a 95% bootstrap interval, and a change over 10% only counts as critical when \
+the metric is the median ratio with a 95% bootstrap interval (never narrower than +/-5%, the spread seen between \
+separate runs), and a change over 10% only counts as critical when \
 the interval clears the 5% line (otherwise it is reported as major and uncertain)."""
 
 
