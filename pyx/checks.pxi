@@ -1,5 +1,11 @@
 # Argument checks (run with the GIL, before any kernel) and the pointer helpers the vector types use.
 
+# Below these sizes a kernel finishes in well under a microsecond, less than it costs to release and re-take
+# the GIL (numpy keeps the GIL for small arrays for the same reason); above them every kernel runs without it.
+cdef size_t _GIL_KEPT_INDICES = 1024      # sparse dot: total non-zeros of both operands
+cdef size_t _GIL_KEPT_WORDS = 1024        # packed dot: words per plane (D <= 65,536)
+
+
 cdef Py_ssize_t _check_dim(object dim) except -1:
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise ValueError(f'dim must be a positive integer, got {dim!r}')
@@ -67,6 +73,7 @@ cdef object _dense_array(object a, int ndim):
     return arr
 
 
+# SAFETY: pure integer arithmetic, touches no Python object or memory.
 cdef inline Py_ssize_t _words_for(Py_ssize_t dim) noexcept nogil:
     return (dim + 63) // 64
 

@@ -25,9 +25,14 @@ cdef extern from "packed.h" nogil:
                           uint64_t *op, uint64_t *on, size_t nw)
     # SAFETY: src/dst hold ceil(dim / 64) words, s < dim.
     void krn_rotate_words(const uint64_t *src, uint64_t *dst, size_t dim, size_t s)
-    # SAFETY: cnt holds nbits * nw words with 2^nbits above any count reached.
-    void krn_count_add(uint64_t *cnt, const uint64_t *x, size_t nw, int nbits)
-    void krn_count_sign(const uint64_t *cp, const uint64_t *cn, size_t nw, int nbits, uint64_t *op, uint64_t *on)
+    # SAFETY: pos[v] / neg[v] hold nw words for v < nvec; op / on hold nw words; nvec < 2^nbits, nbits <= 63;
+    # scratch holds krn_bundle_scratch_words(nw, nbits) zeroed words.
+    int KRN_MAX_COUNT_BITS
+    size_t krn_bundle_scratch_words(size_t nw, int nbits)
+    void krn_bundle_many(int path, const uint64_t *const *pos, const uint64_t *const *neg, size_t nvec, size_t nw,
+                         int nbits, uint64_t *scratch, uint64_t *op, uint64_t *on)
+    # SAFETY: w holds n readable words.
+    uint64_t krn_xor_words(int path, const uint64_t *w, size_t n)
     # SAFETY: p, n hold nw >= 1 words.
     int krn_words_invalid(const uint64_t *p, const uint64_t *n, size_t nw, size_t dim)
     # SAFETY: indices validated to be < 64 * len(w); out sized to the popcount.
@@ -44,7 +49,7 @@ cdef extern from "sparse.h" nogil:
     void krn_sparse_combine(int op, const int64_t *ap, size_t nap, const int64_t *an, size_t nan,
                             const int64_t *bp, size_t nbp, const int64_t *bn, size_t nbn,
                             int64_t *outp, size_t *cp, int64_t *outn, size_t *cn)
-    int64_t krn_sparse_dot(const int64_t *ap, size_t nap, const int64_t *an, size_t nan,
+    int64_t krn_sparse_dot(int64_t dim, const int64_t *ap, size_t nap, const int64_t *an, size_t nan,
                            const int64_t *bp, size_t nbp, const int64_t *bn, size_t nbn)
     void krn_sparse_roll(const int64_t *a, size_t n, int64_t dim, int64_t s, int64_t *out)
     void krn_accumulate(int32_t *acc, const int64_t *idx, size_t n, int32_t delta)

@@ -21,6 +21,11 @@ def set_num_threads(n):
     _threads = max(1, _int_arg(n, 'n'))
 
 
+def get_num_threads():
+    """Threads used by top_k scans of large codebooks."""
+    return _threads
+
+
 def row_layout(dim):
     """(nw, half, stride) of a PackedMatrix row: nw = ceil(dim / 64) words per plane, each plane padded to
     `half` words (a multiple of 8, one cache line), stride = 2 * half words per row."""
@@ -158,13 +163,7 @@ cdef class PackedMatrix:
     def top_k(self, query, k):
         """The k rows with the largest dot product with `query`: (ids, scores), int64 arrays of min(k, n),
         by score descending then id ascending; scores are exact dot products."""
-        q = _as_packed(query)
-        if (<PackedVec>q).dim != self.dim:
-            _dim_mismatch(self.dim, (<PackedVec>q).dim)
-        buf = aligned_words(self.stride)
-        buf[:self.nw] = (<PackedVec>q).pos_words
-        buf[self.half:self.half + self.nw] = (<PackedVec>q).neg_words
-        ids, scores = self._top_k(buf, 1, _int_arg(k, 'k'))
+        ids, scores = self._top_k(self._prepare([query]), 1, _int_arg(k, 'k'))
         return ids[0], scores[0]
 
     def top_k_batch(self, queries, k):
@@ -175,16 +174,30 @@ cdef class PackedMatrix:
             qm = <PackedMatrix>queries
             if qm.dim != self.dim:
                 _dim_mismatch(self.dim, qm.dim)
-            return self._top_k(qm.words, qm.n, kk)
-        qs = [_as_packed(v) for v in queries]
-        buf = aligned_words(len(qs) * self.stride)
-        grid = buf.reshape(len(qs), self.stride)
-        for i, v in enumerate(qs):
+            grid = qm.words.reshape(qm.n, qm.stride)
+            return self._top_k(self._prepared(qm.n, grid[:, :self.nw], grid[:, self.half:self.half + self.nw]),
+                               qm.n, kk)
+        qs = list(queries)
+        return self._top_k(self._prepare(qs), len(qs), kk)
+
+    cdef object _prepare(self, list queries):
+        """Prepared query rows (see topk.h) for vectors of any representation."""
+        vs = [_as_packed(v) for v in queries]
+        for v in vs:
             if (<PackedVec>v).dim != self.dim:
                 _dim_mismatch(self.dim, (<PackedVec>v).dim)
-            grid[i, :self.nw] = (<PackedVec>v).pos_words
-            grid[i, self.half:self.half + self.nw] = (<PackedVec>v).neg_words
-        return self._top_k(buf, len(qs), kk)
+        if not vs:
+            return aligned_words(0)
+        return self._prepared(len(vs), np.stack([(<PackedVec>v).pos_words for v in vs]),
+                              np.stack([(<PackedVec>v).neg_words for v in vs]))
+
+    cdef object _prepared(self, Py_ssize_t nq, object pos, object neg):
+        """Rows of the +1 plane and, at `half`, the support plane (+1 | -1), zero-padded: what krn_scan reads."""
+        buf = aligned_words(nq * self.stride)
+        grid = buf.reshape(nq, self.stride)
+        grid[:, :self.nw] = pos
+        grid[:, self.half:self.half + self.nw] = pos | neg
+        return buf
 
     cdef tuple _top_k(self, object qwords, Py_ssize_t nq, Py_ssize_t k):
         if k < 0:
@@ -198,6 +211,8 @@ cdef class PackedMatrix:
         cdef int64_t[::1] sc = scores
         cdef int64_t[::1] oi = ids.reshape(-1)
         cdef int64_t[::1] os_ = out.reshape(-1)
+        # SAFETY: qb points into qwords (nq prepared rows of `stride` words built by _prepared, referenced by this
+        # frame); base is this matrix's buffer pointer (n rows, class invariant).
         cdef const uint64_t *qb = _u64_ptr(qwords)
         cdef int path = _path
         cdef const uint64_t *base = self.base

@@ -71,16 +71,16 @@ def bundle_many(vectors):
 
 cdef SparseVec _bundle_many_sparse(list vs):
     cdef SparseVec first = vs[0], v
-    cdef Py_ssize_t dim = first.dim
-    if len(vs) >= 2 ** 31:
+    cdef Py_ssize_t dim = first.dim, i, nv = len(vs)
+    if nv >= 2 ** 31:
         raise ValueError('bundle_many counts in int32: at most 2^31 - 1 vectors')
     acc = np.zeros(dim, dtype=np.int32)
     cdef int32_t[::1] a = acc
     for v in vs:
         # SAFETY: v's arrays hold validated indices in [0, dim) and a holds dim counters; v is alive (in vs).
-        with nogil:
-            krn_accumulate(&a[0], v.pp, v.np_, 1)
-            krn_accumulate(&a[0], v.pn, v.nn, -1)
+        # The GIL is kept: each call is a few hundred stores, less than releasing it would cost.
+        krn_accumulate(&a[0], v.pp, v.np_, 1)
+        krn_accumulate(&a[0], v.pn, v.nn, -1)
     p = np.empty(dim, dtype=np.int64)
     n = np.empty(dim, dtype=np.int64)
     cdef int64_t[::1] mp = p
@@ -94,23 +94,55 @@ cdef SparseVec _bundle_many_sparse(list vs):
 
 cdef PackedVec _bundle_many_packed(list vs):
     cdef PackedVec first = vs[0], v
-    cdef size_t nw = first.nw
-    cdef int nbits = int(len(vs)).bit_length()     # counts reach at most len(vs) < 2^nbits
-    cp = np.zeros(nbits * nw, dtype=np.uint64)
-    cn = np.zeros(nbits * nw, dtype=np.uint64)
-    cdef uint64_t[::1] mcp = cp
-    cdef uint64_t[::1] mcn = cn
-    for v in vs:
-        # SAFETY: every v has first's dim (checked by _coerce_packed), so its planes hold nw words; the counter
-        # planes hold nbits * nw words and no count can exceed len(vs) < 2^nbits.
-        with nogil:
-            krn_count_add(&mcp[0], v.wp, nw, nbits)
-            krn_count_add(&mcn[0], v.wn, nw, nbits)
+    cdef size_t nw = first.nw, i, nv = len(vs)
+    cdef int nbits = int(nv).bit_length()     # counts reach at most nv < 2^nbits
+    cdef int path = _path
+    if nbits > KRN_MAX_COUNT_BITS:
+        raise ValueError(f'bundle_many supports fewer than 2^{KRN_MAX_COUNT_BITS} vectors')
     p = np.empty(nw, dtype=np.uint64)
     n = np.empty(nw, dtype=np.uint64)
     cdef uint64_t[::1] mp = p
     cdef uint64_t[::1] mn = n
-    # SAFETY: counters hold nbits * nw words, outputs nw words each.
-    with nogil:
-        krn_count_sign(&mcp[0], &mcn[0], nw, nbits, &mp[0], &mn[0])
+    cdef uint64_t[::1] scratch = np.zeros(krn_bundle_scratch_words(nw, nbits), dtype=np.uint64)
+    # SAFETY: two arrays of nv plane pointers, filled from the vectors of `vs` (kept alive by the list, each of
+    # first's dim, so nw words per plane: checked by _coerce_packed); freed in `finally`.
+    cdef const uint64_t **pos = <const uint64_t **>malloc(nv * sizeof(uint64_t *))
+    cdef const uint64_t **neg = <const uint64_t **>malloc(nv * sizeof(uint64_t *))
+    try:
+        if pos == NULL or neg == NULL:
+            raise MemoryError()
+        for i in range(nv):
+            v = vs[i]
+            pos[i], neg[i] = v.wp, v.wn
+        # SAFETY: pos / neg hold nv valid plane pointers of nw words; outputs hold nw words; nv < 2^nbits;
+        # scratch is zeroed and sized by krn_bundle_scratch_words.
+        with nogil:
+            krn_bundle_many(path, pos, neg, nv, nw, nbits, &scratch[0], &mp[0], &mn[0])
+    finally:
+        free(pos)
+        free(neg)
     return _packed(first.dim, _readonly(p), _readonly(n))
+
+
+def read_words(words, threads=None):
+    """XOR of every word of a 1-D uint64 array, read on `threads` cores (default: the top_k setting).
+
+    It only reads, as fast as the cores can load: the benchmark's measure of the machine's read bandwidth.
+    """
+    w = _word_array(words, len(words), 'words')
+    cdef const uint64_t[::1] mw = w
+    cdef Py_ssize_t n = mw.shape[0], c, r0, r1
+    cdef Py_ssize_t nchunks = (n + _CHUNK_ROWS * 256 - 1) // (_CHUNK_ROWS * 256)
+    cdef int nt = _threads if threads is None else max(1, _int_arg(threads, 'threads'))
+    cdef int path = _path
+    cdef uint64_t x = 0
+    if n == 0:
+        return 0
+    # SAFETY: mw holds n > 0 words; each prange iteration reads its own [r0, r1) range; x is a reduction
+    # variable (each thread has its own copy, combined at the end).
+    with nogil:
+        for c in prange(nchunks, num_threads=nt, schedule='dynamic'):
+            r0 = c * _CHUNK_ROWS * 256
+            r1 = min(r0 + _CHUNK_ROWS * 256, n)
+            x ^= krn_xor_words(path, &mw[r0], r1 - r0)
+    return int(x)

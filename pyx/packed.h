@@ -12,47 +12,63 @@
 #include "simd.h"
 #include "popcount.h"
 
-/* SAFETY: each of ap, an, bp, bn points to `nw` readable words (the Cython layer checks the lengths). */
+/* Two forms share one implementation per path. Plain (y2 = y's -1 plane): u = products +1, v = products -1,
+ * dot = pc(u) - pc(v). Prepared (y2 = y's support, +1 | -1; see topk.h): u = common support, v = the part of it
+ * where the signs differ, dot = pc(u) - 2 pc(v). `prepared` is a constant at every call, so each form compiles
+ * to its own loop. Written with GCC vector operators, so the same lines serve words and SIMD registers. */
+#define KRN_DOT_U(xp, xn, yp, y2, prepared) ((prepared) ? ((xp) | (xn)) & (y2) : ((xp) & (yp)) | ((xn) & (y2)))
+#define KRN_DOT_V(xp, xn, yp, y2, u, prepared) ((prepared) ? (u) & ((xp) ^ (yp)) : ((xp) & (y2)) | ((xn) & (yp)))
+
+/* SAFETY: each of xp, xn, yp, y2 points to `nw` readable words (the Cython layer checks the lengths). */
+__attribute__((always_inline)) static inline int64_t
+krn_dot2_scalar(const uint64_t *xp, const uint64_t *xn, const uint64_t *yp, const uint64_t *y2, size_t nw,
+                const int prepared) {
+    int64_t u = 0, v = 0;
+    for (size_t i = 0; i < nw; i++) {
+        uint64_t a = KRN_DOT_U(xp[i], xn[i], yp[i], y2[i], prepared);
+        u += __builtin_popcountll(a);
+        v += __builtin_popcountll(KRN_DOT_V(xp[i], xn[i], yp[i], y2[i], a, prepared));
+    }
+    return prepared ? u - 2 * v : u - v;
+}
+
+/* SAFETY: as krn_dot2_scalar. */
 static inline int64_t krn_dot_scalar(const uint64_t *ap, const uint64_t *an, const uint64_t *bp,
                                      const uint64_t *bn, size_t nw) {
-    int64_t s = 0;
-    for (size_t i = 0; i < nw; i++) {
-        s += __builtin_popcountll((ap[i] & bp[i]) | (an[i] & bn[i]));
-        s -= __builtin_popcountll((ap[i] & bn[i]) | (an[i] & bp[i]));
-    }
-    return s;
+    return krn_dot2_scalar(ap, an, bp, bn, nw, 0);
 }
 
 #if KRN_X86
 /* Byte counts of up to 31 blocks are summed in 8-bit lanes (31 * 8 = 248 < 256) before one _mm256_sad_epu8.
  * SAFETY: each pointer addresses `nw` readable words; unaligned 32-byte loads only while 4 words remain,
- * scalar POPCNT for the tail. Called only where the CPU has AVX2 (the dispatcher checks). */
-KRN_TARGET_AVX2 static inline int64_t krn_dot_avx2(const uint64_t *ap, const uint64_t *an, const uint64_t *bp,
-                                                   const uint64_t *bn, size_t nw) {
+ * scalar POPCNT (this function's target) for the tail. Called only where the CPU has AVX2 (the dispatcher checks). */
+__attribute__((always_inline)) KRN_TARGET_AVX2 static inline int64_t
+krn_dot2_avx2(const uint64_t *xp, const uint64_t *xn, const uint64_t *yp, const uint64_t *y2, size_t nw,
+              const int prepared) {
     const __m256i zero = _mm256_setzero_si256();
-    __m256i accp = zero, accn = zero;
+    __m256i accu = zero, accv = zero;
     size_t i = 0;
     while (i + 4 <= nw) {
-        __m256i bp8 = zero, bn8 = zero;
+        __m256i u8 = zero, v8 = zero;
         for (int blk = 0; blk < 31 && i + 4 <= nw; blk++, i += 4) {
-            __m256i xp = _mm256_loadu_si256((const __m256i *)(ap + i));
-            __m256i xn = _mm256_loadu_si256((const __m256i *)(an + i));
-            __m256i yp = _mm256_loadu_si256((const __m256i *)(bp + i));
-            __m256i yn = _mm256_loadu_si256((const __m256i *)(bn + i));
-            __m256i plus = _mm256_or_si256(_mm256_and_si256(xp, yp), _mm256_and_si256(xn, yn));
-            __m256i minus = _mm256_or_si256(_mm256_and_si256(xp, yn), _mm256_and_si256(xn, yp));
-            bp8 = _mm256_add_epi8(bp8, krn_pcnt_bytes_avx2(plus));
-            bn8 = _mm256_add_epi8(bn8, krn_pcnt_bytes_avx2(minus));
+            __m256i p = _mm256_loadu_si256((const __m256i *)(xp + i)), n = _mm256_loadu_si256((const __m256i *)(xn + i));
+            __m256i q = _mm256_loadu_si256((const __m256i *)(yp + i)), r = _mm256_loadu_si256((const __m256i *)(y2 + i));
+            __m256i u = KRN_DOT_U(p, n, q, r, prepared);
+            u8 = _mm256_add_epi8(u8, krn_pcnt_bytes_avx2(u));
+            v8 = _mm256_add_epi8(v8, krn_pcnt_bytes_avx2(KRN_DOT_V(p, n, q, r, u, prepared)));
         }
-        accp = _mm256_add_epi64(accp, _mm256_sad_epu8(bp8, zero));
-        accn = _mm256_add_epi64(accn, _mm256_sad_epu8(bn8, zero));
+        accu = _mm256_add_epi64(accu, _mm256_sad_epu8(u8, zero));
+        accv = _mm256_add_epi64(accv, _mm256_sad_epu8(v8, zero));
     }
-    int64_t s = (int64_t)krn_hsum_epi64_avx2(accp) - (int64_t)krn_hsum_epi64_avx2(accn);
-    for (; i < nw; i++) {
-        s += (int64_t)_mm_popcnt_u64((ap[i] & bp[i]) | (an[i] & bn[i]));
-        s -= (int64_t)_mm_popcnt_u64((ap[i] & bn[i]) | (an[i] & bp[i]));
-    }
-    return s;
+    int64_t u = (int64_t)krn_hsum_epi64_avx2(accu), v = (int64_t)krn_hsum_epi64_avx2(accv);
+    int64_t tail = krn_dot2_scalar(xp + i, xn + i, yp + i, y2 + i, nw - i, prepared);
+    return (prepared ? u - 2 * v : u - v) + tail;
+}
+
+/* SAFETY: as krn_dot2_avx2. */
+KRN_TARGET_AVX2 static inline int64_t krn_dot_avx2(const uint64_t *ap, const uint64_t *an, const uint64_t *bp,
+                                                   const uint64_t *bn, size_t nw) {
+    return krn_dot2_avx2(ap, an, bp, bn, nw, 0);
 }
 
 /* SAFETY: each pointer addresses `nw` readable words; unaligned 64-byte loads while 8 words remain, then
@@ -60,20 +76,11 @@ KRN_TARGET_AVX2 static inline int64_t krn_dot_avx2(const uint64_t *ap, const uin
 KRN_TARGET_AVX512 static inline int64_t krn_dot_avx512(const uint64_t *ap, const uint64_t *an,
                                                        const uint64_t *bp, const uint64_t *bn, size_t nw) {
     __m512i acc = _mm512_setzero_si512();
-    size_t i = 0;
-    for (; i + 8 <= nw; i += 8) {
-        __m512i xp = _mm512_loadu_si512((const void *)(ap + i)), xn = _mm512_loadu_si512((const void *)(an + i));
-        __m512i yp = _mm512_loadu_si512((const void *)(bp + i)), yn = _mm512_loadu_si512((const void *)(bn + i));
-        __m512i plus = _mm512_or_si512(_mm512_and_si512(xp, yp), _mm512_and_si512(xn, yn));
-        __m512i minus = _mm512_or_si512(_mm512_and_si512(xp, yn), _mm512_and_si512(xn, yp));
-        acc = _mm512_add_epi64(acc, _mm512_sub_epi64(_mm512_popcnt_epi64(plus), _mm512_popcnt_epi64(minus)));
-    }
-    if (i < nw) {
-        size_t r = nw - i;
+    for (size_t i = 0; i < nw; i += 8) {
+        size_t r = nw - i < 8 ? nw - i : 8;
         __m512i xp = krn_load_tail_avx512(ap + i, r), xn = krn_load_tail_avx512(an + i, r);
         __m512i yp = krn_load_tail_avx512(bp + i, r), yn = krn_load_tail_avx512(bn + i, r);
-        __m512i plus = _mm512_or_si512(_mm512_and_si512(xp, yp), _mm512_and_si512(xn, yn));
-        __m512i minus = _mm512_or_si512(_mm512_and_si512(xp, yn), _mm512_and_si512(xn, yp));
+        __m512i plus = KRN_DOT_U(xp, xn, yp, yn, 0), minus = KRN_DOT_V(xp, xn, yp, yn, plus, 0);
         acc = _mm512_add_epi64(acc, _mm512_sub_epi64(_mm512_popcnt_epi64(plus), _mm512_popcnt_epi64(minus)));
     }
     return (int64_t)_mm512_reduce_add_epi64(acc);
@@ -144,30 +151,46 @@ static inline void krn_rotate_words(const uint64_t *src, uint64_t *dst, size_t d
     if (dim & 63) dst[nw - 1] &= (UINT64_C(1) << (dim & 63)) - 1;
 }
 
-/* Adds one bitplane to bit-sliced counters: plane j of `cnt` (cnt + j * nw) holds bit j of every position's
- * count. The carry ripples only while it is non-zero, which for sparse inputs is almost never past plane 0.
- * SAFETY: x holds `nw` words, cnt holds nbits * nw words, and the caller sizes nbits so that no count can
- * exceed 2^nbits - 1 (the carry therefore dies before plane nbits). */
-static inline void krn_count_add(uint64_t *cnt, const uint64_t *x, size_t nw, int nbits) {
-    for (size_t w = 0; w < nw; w++) {
-        uint64_t c = x[w];
-        for (int j = 0; c && j < nbits; j++) {
-            uint64_t *slot = cnt + (size_t)j * nw + w;
-            uint64_t t = *slot & c;
-            *slot ^= c;
-            c = t;
-        }
-    }
+/* bundle_many: sign(sum of nvec vectors) per position, with bit-sliced counters.
+ *
+ * Plane j of the +1 counters holds bit j of how many vectors have +1 at each position (likewise for -1).
+ * Vectors are added one after the other, each read sequentially, into counters that stay in L1 (nbits * nw
+ * words per sign: 25 KB for 1,000 vectors at D = 10,000); visiting every vector per word instead jumps between
+ * vectors and is bound by memory latency (measured 6x slower). Adding a word is a ripple-carry add that stops
+ * when the carry is zero, which for sparse vectors is almost always after plane 0. The sign of
+ * count+ - count- is then a bit-sliced comparison from the most significant plane down.
+ *
+ * Counter layout: the +1 planes of block b (KRN_BUNDLE_BLOCK words) start at scratch + (j * nblocks + b) * 8,
+ * the -1 planes follow at offset nbits * nblocks * 8.
+ *
+ * SAFETY (all paths): pos[v] and neg[v] point to `nw` readable words for every v < nvec; op and on hold `nw`
+ * writable words; scratch holds krn_bundle_scratch_words(nw, nbits) zeroed words; nvec < 2^nbits, so no carry
+ * leaves plane nbits - 1.
+ */
+#define KRN_MAX_COUNT_BITS 63
+#define KRN_BUNDLE_BLOCK 8
+
+static inline size_t krn_bundle_scratch_words(size_t nw, int nbits) {
+    return 2 * (size_t)nbits * ((nw + KRN_BUNDLE_BLOCK - 1) / KRN_BUNDLE_BLOCK) * KRN_BUNDLE_BLOCK;
 }
 
-/* sign(count_pos - count_neg) per position, by a bit-sliced comparison from the most significant plane down.
- * SAFETY: cp and cn hold nbits * nw words, op and on `nw` writable words. */
-static inline void krn_count_sign(const uint64_t *cp, const uint64_t *cn, size_t nw, int nbits,
-                                  uint64_t *op, uint64_t *on) {
+/* SAFETY: see above. */
+static inline void krn_bundle_many_scalar(const uint64_t *const *pos, const uint64_t *const *neg, size_t nvec,
+                                          size_t nw, int nbits, uint64_t *scratch, uint64_t *op, uint64_t *on) {
+    size_t nb = (nw + KRN_BUNDLE_BLOCK - 1) / KRN_BUNDLE_BLOCK, plane = nb * KRN_BUNDLE_BLOCK;
+    uint64_t *cp = scratch, *cn = scratch + (size_t)nbits * plane;
+    for (size_t v = 0; v < nvec; v++) {
+        for (size_t w = 0; w < nw; w++) {
+            uint64_t c = pos[v][w];
+            for (int j = 0; c && j < nbits; j++) { uint64_t t = cp[j * plane + w] & c; cp[j * plane + w] ^= c; c = t; }
+            c = neg[v][w];
+            for (int j = 0; c && j < nbits; j++) { uint64_t t = cn[j * plane + w] & c; cn[j * plane + w] ^= c; c = t; }
+        }
+    }
     for (size_t w = 0; w < nw; w++) {
         uint64_t gt = 0, lt = 0, eq = ~UINT64_C(0);
         for (int j = nbits - 1; j >= 0; j--) {
-            uint64_t a = cp[(size_t)j * nw + w], b = cn[(size_t)j * nw + w];
+            uint64_t a = cp[j * plane + w], b = cn[j * plane + w];
             gt |= eq & a & ~b;
             lt |= eq & ~a & b;
             eq &= ~(a ^ b);
@@ -175,6 +198,161 @@ static inline void krn_count_sign(const uint64_t *cp, const uint64_t *cn, size_t
         op[w] = gt;
         on[w] = lt;
     }
+}
+
+#if KRN_X86
+/* One ripple-carry add of `c` into the counter planes at `slot`, `stride` words apart.
+ * SAFETY: slot + j * stride addresses 4 readable and writable words for j < nbits (the scratch layout). */
+KRN_TARGET_AVX2 static inline void krn_ripple_avx2(uint64_t *slot, size_t stride, int nbits, __m256i c) {
+    for (int j = 0; j < nbits && !_mm256_testz_si256(c, c); j++, slot += stride) {
+        __m256i cur = _mm256_loadu_si256((const __m256i *)slot);
+        _mm256_storeu_si256((__m256i *)slot, _mm256_xor_si256(cur, c));
+        c = _mm256_and_si256(cur, c);
+    }
+}
+
+/* SAFETY: see above; 4-word blocks, the last through _mm256_maskload/maskstore that touch only the remaining
+ * words. Called only where the CPU has AVX2 (the dispatcher checks). */
+KRN_TARGET_AVX2 static void krn_bundle_many_avx2(const uint64_t *const *pos, const uint64_t *const *neg,
+                                                 size_t nvec, size_t nw, int nbits, uint64_t *scratch,
+                                                 uint64_t *op, uint64_t *on) {
+    size_t plane = (nw + KRN_BUNDLE_BLOCK - 1) / KRN_BUNDLE_BLOCK * KRN_BUNDLE_BLOCK;
+    uint64_t *cp = scratch, *cn = scratch + (size_t)nbits * plane;
+    size_t full = nw / 4 * 4, rest = nw - full;
+    __m256i tail = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)rest), _mm256_setr_epi64x(0, 1, 2, 3));
+    for (size_t v = 0; v < nvec; v++) {
+        for (size_t w = 0; w < full; w += 4) {
+            krn_ripple_avx2(cp + w, plane, nbits, _mm256_loadu_si256((const __m256i *)(pos[v] + w)));
+            krn_ripple_avx2(cn + w, plane, nbits, _mm256_loadu_si256((const __m256i *)(neg[v] + w)));
+        }
+        if (rest) {
+            krn_ripple_avx2(cp + full, plane, nbits, _mm256_maskload_epi64((const long long *)(pos[v] + full), tail));
+            krn_ripple_avx2(cn + full, plane, nbits, _mm256_maskload_epi64((const long long *)(neg[v] + full), tail));
+        }
+    }
+    for (size_t w = 0; w < nw; w += 4) {
+        __m256i gt = _mm256_setzero_si256(), lt = gt, eq = _mm256_set1_epi64x(-1);
+        for (int j = nbits - 1; j >= 0; j--) {
+            __m256i a = _mm256_loadu_si256((const __m256i *)(cp + j * plane + w));
+            __m256i b = _mm256_loadu_si256((const __m256i *)(cn + j * plane + w));
+            gt = _mm256_or_si256(gt, _mm256_and_si256(eq, _mm256_andnot_si256(b, a)));
+            lt = _mm256_or_si256(lt, _mm256_and_si256(eq, _mm256_andnot_si256(a, b)));
+            eq = _mm256_andnot_si256(_mm256_xor_si256(a, b), eq);
+        }
+        __m256i m = w + 4 <= nw ? _mm256_set1_epi64x(-1) : tail;
+        _mm256_maskstore_epi64((long long *)(op + w), m, gt);
+        _mm256_maskstore_epi64((long long *)(on + w), m, lt);
+    }
+}
+
+/* SAFETY: as krn_ripple_avx2, for 8 words per plane. */
+KRN_TARGET_AVX512 static inline void krn_ripple_avx512(uint64_t *slot, size_t stride, int nbits, __m512i c) {
+    for (int j = 0; j < nbits && _mm512_test_epi64_mask(c, c); j++, slot += stride) {
+        __m512i cur = _mm512_loadu_si512((const void *)slot);
+        _mm512_storeu_si512((void *)slot, _mm512_xor_si512(cur, c));
+        c = _mm512_and_si512(cur, c);
+    }
+}
+
+/* SAFETY: see above; 8-word blocks, the last through masked loads and stores that touch only the remaining
+ * words (the counters are padded to whole blocks). Called only where the CPU has AVX-512 (the dispatcher checks). */
+KRN_TARGET_AVX512 static void krn_bundle_many_avx512(const uint64_t *const *pos, const uint64_t *const *neg,
+                                                     size_t nvec, size_t nw, int nbits, uint64_t *scratch,
+                                                     uint64_t *op, uint64_t *on) {
+    size_t plane = (nw + KRN_BUNDLE_BLOCK - 1) / KRN_BUNDLE_BLOCK * KRN_BUNDLE_BLOCK;
+    uint64_t *cp = scratch, *cn = scratch + (size_t)nbits * plane;
+    size_t full = nw / 8 * 8;
+    __mmask8 tail = (__mmask8)((1u << (nw - full)) - 1u);
+    for (size_t v = 0; v < nvec; v++) {
+        for (size_t w = 0; w < full; w += 8) {
+            krn_ripple_avx512(cp + w, plane, nbits, _mm512_loadu_si512((const void *)(pos[v] + w)));
+            krn_ripple_avx512(cn + w, plane, nbits, _mm512_loadu_si512((const void *)(neg[v] + w)));
+        }
+        if (tail) {
+            krn_ripple_avx512(cp + full, plane, nbits, _mm512_maskz_loadu_epi64(tail, pos[v] + full));
+            krn_ripple_avx512(cn + full, plane, nbits, _mm512_maskz_loadu_epi64(tail, neg[v] + full));
+        }
+    }
+    for (size_t w = 0; w < nw; w += 8) {
+        __m512i gt = _mm512_setzero_si512(), lt = gt, eq = _mm512_set1_epi64(-1);
+        for (int j = nbits - 1; j >= 0; j--) {
+            __m512i a = _mm512_loadu_si512((const void *)(cp + j * plane + w));
+            __m512i b = _mm512_loadu_si512((const void *)(cn + j * plane + w));
+            gt = _mm512_or_si512(gt, _mm512_and_si512(eq, _mm512_andnot_si512(b, a)));
+            lt = _mm512_or_si512(lt, _mm512_and_si512(eq, _mm512_andnot_si512(a, b)));
+            eq = _mm512_andnot_si512(_mm512_xor_si512(a, b), eq);
+        }
+        __mmask8 m = w + 8 <= nw ? (__mmask8)0xFF : tail;
+        _mm512_mask_storeu_epi64(op + w, m, gt);
+        _mm512_mask_storeu_epi64(on + w, m, lt);
+    }
+}
+#endif
+
+/* The dispatcher. SAFETY: see above; `path` is one the CPU supports (the module checks). */
+static inline void krn_bundle_many(int path, const uint64_t *const *pos, const uint64_t *const *neg, size_t nvec,
+                                   size_t nw, int nbits, uint64_t *scratch, uint64_t *op, uint64_t *on) {
+#if KRN_X86
+    if (path >= KRN_PATH_AVX512) { krn_bundle_many_avx512(pos, neg, nvec, nw, nbits, scratch, op, on); return; }
+    if (path >= KRN_PATH_AVX2) { krn_bundle_many_avx2(pos, neg, nvec, nw, nbits, scratch, op, on); return; }
+#endif
+    (void)path;
+    krn_bundle_many_scalar(pos, neg, nvec, nw, nbits, scratch, op, on);
+}
+
+/* XOR of `n` words: a pass that only reads, the reference for the machine's read bandwidth.
+ * SAFETY: `w` holds `n` readable words; the SIMD paths use unaligned loads while whole registers remain and the
+ * scalar loop for the tail. */
+static inline uint64_t krn_xor_words_scalar(const uint64_t *w, size_t n) {
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) x ^= w[i];
+    return x;
+}
+
+#if KRN_X86
+/* SAFETY: as krn_xor_words_scalar; four independent accumulators keep several loads in flight. */
+KRN_TARGET_AVX512 static uint64_t krn_xor_words_avx512(const uint64_t *w, size_t n) {
+    __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a = _mm512_xor_si512(a, _mm512_loadu_si512((const void *)(w + i)));
+        b = _mm512_xor_si512(b, _mm512_loadu_si512((const void *)(w + i + 8)));
+        c = _mm512_xor_si512(c, _mm512_loadu_si512((const void *)(w + i + 16)));
+        d = _mm512_xor_si512(d, _mm512_loadu_si512((const void *)(w + i + 24)));
+    }
+    __m512i x = _mm512_xor_si512(_mm512_xor_si512(a, b), _mm512_xor_si512(c, d));
+    uint64_t lanes[8];
+    _mm512_storeu_si512((void *)lanes, x);
+    uint64_t out = krn_xor_words_scalar(w + i, n - i);
+    for (int l = 0; l < 8; l++) out ^= lanes[l];
+    return out;
+}
+
+/* SAFETY: as krn_xor_words_scalar. */
+KRN_TARGET_AVX2 static uint64_t krn_xor_words_avx2(const uint64_t *w, size_t n) {
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a = _mm256_xor_si256(a, _mm256_loadu_si256((const __m256i *)(w + i)));
+        b = _mm256_xor_si256(b, _mm256_loadu_si256((const __m256i *)(w + i + 4)));
+        c = _mm256_xor_si256(c, _mm256_loadu_si256((const __m256i *)(w + i + 8)));
+        d = _mm256_xor_si256(d, _mm256_loadu_si256((const __m256i *)(w + i + 12)));
+    }
+    __m256i x = _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d));
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, x);
+    return krn_xor_words_scalar(w + i, n - i) ^ lanes[0] ^ lanes[1] ^ lanes[2] ^ lanes[3];
+}
+#endif
+
+/* The dispatcher. SAFETY: as krn_xor_words_scalar; `path` is one the CPU supports. */
+static inline uint64_t krn_xor_words(int path, const uint64_t *w, size_t n) {
+#if KRN_X86
+    if (path >= KRN_PATH_AVX512) return krn_xor_words_avx512(w, n);
+    if (path >= KRN_PATH_AVX2) return krn_xor_words_avx2(w, n);
+#endif
+    (void)path;
+    return krn_xor_words_scalar(w, n);
 }
 
 /* 0 if the planes are a valid vector, 1 if a position is set in both, 2 if a padding bit is set.

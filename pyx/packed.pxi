@@ -184,8 +184,8 @@ cdef object _pack_bits(object mask, Py_ssize_t nw):
     return _readonly(out.view('<u8').astype(np.uint64, copy=False))
 
 
+# SAFETY: w addresses the nw words of a vector the caller keeps alive.
 cdef object _gather(const uint64_t *w, size_t nw):
-    # SAFETY: w addresses the nw words of a vector the caller keeps alive.
     cdef size_t total = krn_popcount(_path, w, nw)
     out = np.empty(total, dtype=np.int64)
     cdef int64_t[::1] o = out
@@ -196,6 +196,7 @@ cdef object _gather(const uint64_t *w, size_t nw):
     return _readonly(out)
 
 
+# SAFETY: idx addresses n validated indices of a vector the caller keeps alive.
 cdef object _scatter(const int64_t *idx, size_t n, Py_ssize_t nw):
     out = np.zeros(nw, dtype=np.uint64)
     cdef uint64_t[::1] o = out
@@ -219,8 +220,11 @@ cdef object _packed_dot(PackedVec a, PackedVec b):
     cdef int64_t d
     cdef int path = _path
     # SAFETY: a and b have the same dim (checked by the caller), so all four planes hold nw words.
-    with nogil:
+    if a.nw <= _GIL_KEPT_WORDS:
         d = krn_dot(path, a.wp, a.wn, b.wp, b.wn, a.nw)
+    else:
+        with nogil:
+            d = krn_dot(path, a.wp, a.wn, b.wp, b.wn, a.nw)
     return d
 
 
@@ -239,6 +243,7 @@ cdef PackedVec _packed_words_op(int bundle, PackedVec a, PackedVec b):
     return _packed(a.dim, _readonly(p), _readonly(n))
 
 
+# SAFETY: src addresses the ceil(dim / 64) words of a plane the caller keeps alive.
 cdef object _rotate(const uint64_t *src, Py_ssize_t dim, Py_ssize_t s):
     out = np.empty(_words_for(dim), dtype=np.uint64)
     cdef uint64_t[::1] o = out

@@ -45,10 +45,10 @@ KRN_TARGET_AVX2 static uint64_t krn_popcount_avx2(const uint64_t *w, size_t n) {
     return krn_hsum_epi64_avx2(acc) + tail;
 }
 
-/* Masked load of the last `n % 8` words: lanes outside the mask are neither read nor faulted on.
- * SAFETY: `w` points to at least `n` (< 8) readable words; the mask covers exactly those. */
+/* Masked load of min(n, 8) words: lanes outside the mask are neither read nor faulted on.
+ * SAFETY: `w` points to at least min(n, 8) readable words; the mask covers exactly those. */
 KRN_TARGET_AVX512 static inline __m512i krn_load_tail_avx512(const uint64_t *w, size_t n) {
-    return _mm512_maskz_loadu_epi64((__mmask8)((1u << n) - 1u), w);
+    return _mm512_maskz_loadu_epi64(n >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << n) - 1u), w);
 }
 
 /* SAFETY: `w` points to `n` readable words; full 8-word unaligned loads while 8 remain, then one masked
@@ -63,7 +63,8 @@ KRN_TARGET_AVX512 static uint64_t krn_popcount_avx512(const uint64_t *w, size_t 
 }
 #endif
 
-/* The dispatcher: `path` is one the CPU supports (the Cython module only stores such paths). */
+/* The dispatcher. SAFETY: `w` holds `n` readable words; `path` is one the CPU supports (the Cython module
+ * only stores such paths). */
 static inline uint64_t krn_popcount(int path, const uint64_t *w, size_t n) {
 #if KRN_X86
     if (path >= KRN_PATH_AVX512) return krn_popcount_avx512(w, n);

@@ -155,8 +155,11 @@ cdef SparseVec _as_sparse(object v):
 cdef object _sparse_dot(SparseVec a, SparseVec b):
     cdef int64_t d
     # SAFETY: each (pointer, length) pair describes a validated array owned by a or b, both alive here.
-    with nogil:
-        d = krn_sparse_dot(a.pp, a.np_, a.pn, a.nn, b.pp, b.np_, b.pn, b.nn)
+    if a.np_ + a.nn + b.np_ + b.nn <= _GIL_KEPT_INDICES:
+        d = krn_sparse_dot(a.dim, a.pp, a.np_, a.pn, a.nn, b.pp, b.np_, b.pn, b.nn)
+    else:
+        with nogil:
+            d = krn_sparse_dot(a.dim, a.pp, a.np_, a.pn, a.nn, b.pp, b.np_, b.pn, b.nn)
     return d
 
 
@@ -175,6 +178,7 @@ cdef SparseVec _sparse_combine(int op, SparseVec a, SparseVec b):
     return _sparse(a.dim, _readonly(bp[:cp]), _readonly(bn[:cn]))
 
 
+# SAFETY: src addresses n validated indices of a vector the caller keeps alive.
 cdef object _roll_indices(const int64_t *src, size_t n, Py_ssize_t dim, Py_ssize_t s):
     out = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] o = out

@@ -8,8 +8,8 @@ from importlib.metadata import PackageNotFoundError, version as _version
 
 from embeddenator.vsa._kernels import (
     DEFAULT_DIM, DEFAULT_NNZ, BlockSparseVec, PackedMatrix, PackedVec, SparseVec, aligned_words,
-    available_paths, bind, bundle, bundle_many, cosine, dot, inverse_permute, permute, popcount, random,
-    row_layout, set_num_threads, simd_path, thin,
+    available_paths, bind, bundle, bundle_many, cosine, dot, get_num_threads, inverse_permute, permute, popcount,
+    random, row_layout, set_num_threads, simd_path, thin,
 )
 
 try:
@@ -21,5 +21,5 @@ __all__ = [
     'SparseVec', 'PackedVec', 'BlockSparseVec', 'PackedMatrix',
     'bundle', 'bundle_many', 'bind', 'permute', 'inverse_permute', 'dot', 'cosine', 'random', 'thin',
     'simd_path', 'available_paths', 'DEFAULT_DIM', 'DEFAULT_NNZ',
-    'popcount', 'row_layout', 'aligned_words', 'set_num_threads', '__version__',
+    'popcount', 'row_layout', 'aligned_words', 'set_num_threads', 'get_num_threads', '__version__',
 ]
