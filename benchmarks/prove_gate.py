@@ -9,7 +9,8 @@ The injection is EMBEDDENATOR_BENCH_SLOWDOWN=<case>=0.15: the harness makes 15% 
 its measured region while still dividing by the nominal number of calls, so the case does 15% more real kernel
 work per reported call. It needs no recompilation; it is not a change inside the C kernel itself.
 
-Each run is compared with a first, uncounted run of the same tree (or, with --stored, with the baseline stored for
+The kernels are first compiled from the tree into a private snapshot (build/bench/proof/snapshot) and imported
+from there, so nothing rebuilt in place meanwhile changes what is measured. Each run is compared with a first, uncounted run of the same tree (or, with --stored, with the baseline stored for
 this machine in benchmarks/baselines.json): the question is whether the gate's verdict repeats, not whether the
 tree changed since the baseline. Nothing is written to the baseline file. The figures go to
 reports/bench/proof.json and are printed.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -33,12 +35,37 @@ def metrics(results: dict) -> list[dict]:
     return [m for g in results['groups'] for m in g['metrics']]
 
 
+SNAPSHOT_ENV = 'EMBEDDENATOR_BENCH_SNAPSHOT'
+
+
+def snapshot(folder: Path) -> Path:
+    """A private build of the tree's compiled components under `folder` (sources copied, extensions compiled).
+
+    The proof imports the kernels from there (PYTHONPATH comes before the editable installs), so a rebuild of the
+    in-place modules while it runs (another build, a sanitizer build) cannot change what it measures.
+    """
+    from tasks.build import compile_extension, directives, extension_target
+    from tasks.config import workspace
+    ws, snap = workspace(), folder / 'snapshot'
+    shutil.rmtree(snap, ignore_errors=True)
+    for comp in ws.components.values():
+        if not comp.extensions:
+            continue
+        src = comp.root / 'src'
+        shutil.copytree(src, snap, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns('*.egg-info', '__pycache__', '*.so', '*.partial'))
+        for ext in comp.extensions:
+            target = snap / extension_target(comp, ext).relative_to(src)
+            compile_extension(str(ws.root), str(comp.root), ext, directives(comp), str(folder / 'build'),
+                              str(target))
+    return snap
+
+
 def kernels_digest() -> str:
     """A digest of the compiled extensions: a run whose kernels were rebuilt is not on an unchanged tree."""
-    from tasks.build import extension_targets
-    from tasks.config import workspace
+    from embeddenator import vsa
     digest = hashlib.sha256()
-    for target in extension_targets(workspace().components.values()):
+    for target in sorted(Path(vsa.__file__).parent.glob('*.so')):
         digest.update(target.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -97,6 +124,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     os.chdir(ROOT)
     out, groups = bench.paths(), args.groups.split(',')
+    if not os.environ.get(SNAPSHOT_ENV):
+        snap = snapshot(out['marker'].parent / 'proof')
+        env = {**os.environ, SNAPSHOT_ENV: str(snap),
+               'PYTHONPATH': os.pathsep.join(filter(None, [str(snap), str(ROOT), os.environ.get('PYTHONPATH')]))}
+        os.execve(sys.executable, [sys.executable, '-m', 'benchmarks.prove_gate', *(argv or sys.argv[1:])], env)
+    from embeddenator import vsa
+    if not vsa.__file__.startswith(os.environ[SNAPSHOT_ENV]):
+        raise RuntimeError(f'kernels imported from {vsa.__file__}, not from the snapshot')
+    print(f'kernels: {Path(vsa.__file__).parent}', file=sys.stderr)
     from benchmarks.suite import callgrind
     from tasks.fingerprint import fingerprint, fingerprint_key
     if callgrind.available():
