@@ -69,3 +69,14 @@ def test_numpy_reference_bundle_is_a_thinned_majority():
     assert list(pos) == [1, 7] and list(neg) == [5]
     pos, neg = numpy_ref.bundle(group, dim=10, keep=2)
     assert list(pos) == [1] and list(neg) == [5]  # the two strongest coordinates survive thinning
+
+
+def test_the_counted_worker_environment_has_the_same_size_whatever_is_injected(monkeypatch):
+    monkeypatch.setenv('UNRELATED_VARIABLE', 'x' * 100)
+    monkeypatch.delenv('EMBEDDENATOR_BENCH_SLOWDOWN', raising=False)
+    plain = callgrind.worker_env('avx2')
+    monkeypatch.setenv('EMBEDDENATOR_BENCH_SLOWDOWN', 'vsa-ops/bind/packed=0.15')
+    slowed = callgrind.worker_env('avx2')
+    assert 'UNRELATED_VARIABLE' not in plain and plain['OMP_NUM_THREADS'] == '1'
+    assert sum(len(k) + len(v) for k, v in plain.items()) == sum(len(k) + len(v) for k, v in slowed.items())
+    assert slowdowns(slowed['EMBEDDENATOR_BENCH_SLOWDOWN']) == {'vsa-ops/bind/packed': 0.15}
