@@ -179,9 +179,10 @@ def render_report(dry_run: bool, run: str, gates: list[preflight.Gate] | None = 
 
 
 def finish_run(dry_run: bool, run: str) -> bool:
-    """The action of `publish`: the final report, and the run's venv removed."""
+    """The action of `publish:report`: the final report; the venvs of this run and of killed ones removed."""
     render_report(dry_run, run)
-    Verifier(run_dir(run), Path(), Path()).discard()
+    for folder in run_dir(run).parent.glob('*'):
+        Verifier(folder, Path(), Path()).discard()
     print(f'publish report: {out_dir(dry_run) / "publish.md"}', file=sys.stderr)
     return True
 
@@ -193,6 +194,9 @@ def task_publish(dry_run=False):
     ws, cfg = workspace(), settings()
     gates = preflight.gate_tasks(cfg.get('publish-runs-gates', 'yes').lower() not in ('no', 'false', '0'))
     out = out_dir(dry_run)
+    # first: a group dict yielded after its subtasks would replace the group and lose their task_dep
+    yield {'name': None, 'doc': 'publish every component in dependency order: gates, upload, wait until served, '
+                                'verify, tag'}
     for name, comp in ws.components.items():
         yield {
             'name': name,
@@ -205,10 +209,11 @@ def task_publish(dry_run=False):
             'task_dep': [*gates, *(f'publish:{dep}' for dep in comp.deps)],
         }
     yield {
-        'name': None,
-        'doc': 'publish every component in dependency order: gates, upload, wait until served, verify, tag',
+        'name': 'report',   # component names cannot collide: a component's folder is lowercase a-z0-9_
+        'doc': f'write {(out / "publish.md").relative_to(ws.root)} and remove the run\'s venv',
         'actions': [(finish_run, [dry_run, RUN_ID])],
         'targets': [str(out / 'publish.md'), str(out / 'publish.json')],
+        'uptodate': [False],
         'task_dep': [f'publish:{name}' for name in ws.components],
         'clean': True,
     }

@@ -1,0 +1,139 @@
+"""End to end, in a temporary copy of the workspace with its own git repository: a dry run, then `doit publish`
+against the embedded index publishes all seven components in level order, a second run uploads nothing, and
+`pip install embeddenator-cli` from that index gives a working `embeddenator --help`.
+
+About three minutes: it builds and installs the real packages (pip's cache serves numpy).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import git
+import pytest
+
+from tasks import registry as reg
+from tasks import verify
+from tasks.workspace import load_workspace
+from test_publish_support import IDENTITY_ENV
+
+ROOT = Path(__file__).resolve().parents[1]
+# The copy runs publish alone: the gates' own tasks (tests, audit, bench) are proved by their tests, and here
+# they would be reported as not run. Docstring coverage is the components' concern, reported, not blocking.
+SETTINGS = {'publish-runs-gates': 'no', 'advisory-checks': 'docstrings'}
+
+pytestmark = pytest.mark.slow
+
+
+def _copy_workspace(dest: Path) -> Path:
+    listed = git.Repo(ROOT).git.ls_files('--cached', '--others', '--exclude-standard').splitlines()
+    for rel in listed:
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    _configure(dest / 'setup.cfg', SETTINGS)
+    return dest
+
+
+def _configure(setup_cfg: Path, values: dict) -> None:
+    """Set keys of the [embeddenator] section in place (comments and other sections untouched)."""
+    lines = [line for line in setup_cfg.read_text(encoding='utf-8').splitlines()
+             if line.split('=')[0].strip() not in values]
+    if '[embeddenator]' not in lines:
+        lines.append('[embeddenator]')
+    at = lines.index('[embeddenator]') + 1
+    lines[at:at] = [f'{key} = {value}' for key, value in values.items()]
+    setup_cfg.write_text('\n'.join(lines) + '\n', encoding='utf-8')
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(['git', *args], cwd=root, env={**os.environ, **IDENTITY_ENV}, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def _doit(root: Path, *args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, '-m', 'doit', *args], cwd=root, capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k != 'PYTHONPATH'})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return proc
+
+
+def _report(path: Path) -> dict:
+    return {c['component']: c for c in json.loads(path.read_text())['components']}
+
+
+def _packages(root: Path) -> dict:
+    return {p.name: p.stat().st_mtime_ns for p in (root / '.registry' / 'packages').iterdir()}
+
+
+@pytest.fixture(scope='module')
+def published(tmp_path_factory):
+    root = _copy_workspace(tmp_path_factory.mktemp('e2e') / 'ws')
+    _git(root, 'init', '-q')
+    _git(root, 'add', '.')
+    _git(root, 'commit', '-q', '-m', 'feat: the workspace')
+    _doit(root, 'changelog')                     # RELEASING.md: changelogs first, committed with the release
+    _git(root, 'add', '.')
+    _git(root, 'commit', '-q', '--allow-empty', '-m', 'docs: changelogs')
+    dry = _doit(root, 'publish', '--dry-run')
+    first = _doit(root, 'publish')
+    return root, dry, first
+
+
+def test_dry_run_installs_the_built_files_and_neither_uploads_nor_tags(published):
+    root, dry, _ = published
+    report = _report(root / 'reports' / 'publishing' / 'dry-run' / 'publish.json')
+    assert {c['status'] for c in report.values()} == {'would upload'}
+    assert all(c['verified'] and c['uploaded'] is None and c['tag'] is None for c in report.values())
+    assert (root / 'reports' / 'publishing' / 'dry-run' / 'logs' / 'cli.log').is_file()
+
+
+def test_publish_goes_in_level_order_and_tags_each_component(published):
+    root, _, _ = published
+    ws = load_workspace(root)
+    report = _report(root / 'reports' / 'publishing' / 'publish.json')
+    assert list(report) == ws.order()
+    assert {c['status'] for c in report.values()} == {'published'}
+    for name, comp in ws.components.items():
+        rec = report[name]
+        assert rec['level'] == comp.level
+        assert rec['uploaded'] < rec['served'] <= rec['verified']
+        for dep in comp.deps:   # a dependent is uploaded only after each dependency was verified
+            assert report[dep]['verified'] < rec['uploaded'], (name, dep)
+    by_upload = sorted(report.values(), key=lambda r: r['uploaded'])
+    assert [r['level'] for r in by_upload] == sorted(r['level'] for r in by_upload)
+    tags = {t.name for t in git.Repo(root).tags}
+    assert tags == {f'{c.dist}-v{c.version}' for c in ws.components.values()}
+    served = _packages(root)
+    assert len(served) == 2 * len(ws.components)
+    assert {f['name'] for r in report.values() for f in r['files']} == set(served)
+
+
+def test_a_second_run_uploads_nothing(published):
+    root, _, _ = published
+    before = _packages(root)
+    _doit(root, 'publish')
+    report = _report(root / 'reports' / 'publishing' / 'publish.json')
+    assert {c['status'] for c in report.values()} == {'already published'}
+    assert _packages(root) == before
+
+
+def test_pip_install_cli_from_the_index_gives_a_working_command(published, tmp_path):
+    root, _, _ = published
+    python = verify.create_venv(tmp_path / 'venv')
+    log = tmp_path / 'pip.log'
+    ws = load_workspace(root)
+    wheels = [p for c in ws.components.values() for p in (root / 'dist' / c.name).glob('*.whl')]
+    third = verify.third_party([r for w in wheels for r in verify.wheel_requirements(w)],
+                               [c.dist for c in ws.components.values()])
+    verify.pip_install(python, third, log)       # numpy & co. from the default index
+    with reg.LocalIndex(root / '.registry') as registry:
+        verify.pip_install(python, ['--no-cache-dir', '--index-url', registry.simple_url, 'embeddenator-cli'], log)
+    proc = subprocess.run([str(python.parent / 'embeddenator'), '--help'], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.returncode == 0 and 'usage: embeddenator' in proc.stdout, proc.stderr
