@@ -47,13 +47,19 @@ Times are the best of several repeats.
 
 def best(fn, number: int, repeat: int) -> float:
     """Seconds per call of `fn`: the best of `repeat` timings of `number` calls."""
-    times = []
+    return interleaved([fn], number, repeat)[0]
+
+
+def interleaved(fns, number: int, repeat: int) -> list[float]:
+    """Seconds per call of each of `fns`, timed in turns (so all see the same machine load), best of `repeat`."""
+    times = [[] for _ in fns]
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t0) / number)
-    return min(times)
+        for fn, out in zip(fns, times):
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            out.append((time.perf_counter() - t0) / number)
+    return [min(t) for t in times]
 
 
 def fmt(seconds: float) -> str:
@@ -129,13 +135,12 @@ def bench_dot(quick: bool) -> list[dict]:
     a, b = vsa.random(seed=1).to_packed(), vsa.random(seed=2).to_packed()
     ap, an, bp, bn = a.pos_words, a.neg_words, b.pos_words, b.neg_words
     assert np_packed_dot(ap, an, bp, bn) == a.dot(b)
-    n = 20_000 if quick else 100_000
-    ref = best(lambda: np_packed_dot(ap, an, bp, bn), n // 20, 5)
+    n = 2_000 if quick else 10_000
     out = []
     default = _kernels.simd_path()
     for path in vsa.available_paths():
         _kernels.set_simd_path(path)
-        ours = best(lambda: a.dot(b), n, 7)
+        ours, ref = interleaved([lambda: a.dot(b), lambda: np_packed_dot(ap, an, bp, bn)], n, 9)
         goal = path == default
         out.append(row(f'dot/packed/{path}', f'packed dot, D=10,000 ({path})', ours, 'numpy bitwise_count', ref,
                        ref / ours, '>= 25x' if goal else '', (ref / ours >= 25) if goal else None))
@@ -147,9 +152,8 @@ def bench_sparse_cosine(quick: bool) -> list[dict]:
     a, b = vsa.random(seed=3), vsa.random(seed=4)
     args = (a.pos, a.neg, b.pos, b.neg)
     assert abs(np_sparse_cosine(*args) - a.cosine(b)) < 1e-12
-    n = 20_000 if quick else 100_000
-    ref = best(lambda: np_sparse_cosine(*args), n // 100, 5)
-    ours = best(lambda: a.cosine(b), n, 7)
+    n = 1_000 if quick else 5_000
+    ours, ref = interleaved([lambda: a.cosine(b), lambda: np_sparse_cosine(*args)], n, 9)
     return [
         row('cosine/sparse/time', 'sparse cosine, 200 non-zeros: time per call', ours, '', None, None,
             '<= 0.5 us', ours <= 0.5e-6, ratio_text=''),
@@ -162,10 +166,9 @@ def bench_bundle_many(quick: bool) -> list[dict]:
     vs = [vsa.random(seed=10 + i).to_packed() for i in range(1000)]
     dense = np.stack([v.to_dense() for v in vs])
     assert np.array_equal(np_bundle_many(dense), vsa.bundle_many(vs).to_dense())
-    ref = best(lambda: np_bundle_many(dense), 3, 5)
-    ours = best(lambda: vsa.bundle_many(vs), 5, 7)
     sparse = [v.to_sparse() for v in vs]
-    ours_sparse = best(lambda: vsa.bundle_many(sparse), 5, 5)
+    ours, ref, ours_sparse = interleaved(
+        [lambda: vsa.bundle_many(vs), lambda: np_bundle_many(dense), lambda: vsa.bundle_many(sparse)], 3, 7)
     return [
         row('bundle_many/packed', 'bundle_many of 1,000 packed vectors', ours, 'numpy sum+sign int8', ref,
             ref / ours, '>= 5x', ref / ours >= 5),
@@ -183,15 +186,15 @@ def bench_top_k(rows: int, quick: bool) -> tuple[list[dict], dict]:
     want = np_top_k(grid, nw, half, q.pos_words, q.neg_words, 10)
     got = m.top_k(q, 10)
     assert np.array_equal(want[0], got[0]) and np.array_equal(want[1], got[1])
-    repeat = 3 if quick else 7
-    stream = best(lambda: _kernels.read_words(m.words), 1, repeat)
-    ours = best(lambda: m.top_k(q, 10), 1, repeat)
-    batch = best(lambda: m.top_k_batch(queries, 10), 1, max(3, repeat // 2))
+    repeat = 3 if quick else 9
+    stream, ours, batch = interleaved(
+        [lambda: _kernels.read_words(m.words), lambda: m.top_k(q, 10), lambda: m.top_k_batch(queries, 10)],
+        1, repeat)
     ref = best(lambda: np_top_k(grid, nw, half, q.pos_words, q.neg_words, 10), 1, 3)
     threads = vsa.get_num_threads()
     vsa.set_num_threads(1)
-    one_core = best(lambda: m.top_k(q, 10), 1, max(3, repeat // 2))
-    stream_one = best(lambda: _kernels.read_words(m.words), 1, max(3, repeat // 2))
+    stream_one, one_core = interleaved([lambda: _kernels.read_words(m.words), lambda: m.top_k(q, 10)], 1,
+                                       max(3, repeat // 2))
     vsa.set_num_threads(threads)
     nbytes = m.words.nbytes
     label = f'top_k k=10 over {rows:,} rows'

@@ -25,12 +25,10 @@ cdef extern from "packed.h" nogil:
                           uint64_t *op, uint64_t *on, size_t nw)
     # SAFETY: src/dst hold ceil(dim / 64) words, s < dim.
     void krn_rotate_words(const uint64_t *src, uint64_t *dst, size_t dim, size_t s)
-    # SAFETY: pos[v] / neg[v] hold nw words for v < nvec; op / on hold nw words; nvec < 2^nbits, nbits <= 63;
-    # scratch holds krn_bundle_scratch_words(nw, nbits) zeroed words.
+    # SAFETY: pos[v] / neg[v] hold nw words for v < nvec; op / on hold nw words; nvec < 2^nbits, nbits <= 63.
     int KRN_MAX_COUNT_BITS
-    size_t krn_bundle_scratch_words(size_t nw, int nbits)
     void krn_bundle_many(int path, const uint64_t *const *pos, const uint64_t *const *neg, size_t nvec, size_t nw,
-                         int nbits, uint64_t *scratch, uint64_t *op, uint64_t *on)
+                         int nbits, uint64_t *op, uint64_t *on)
     # SAFETY: w holds n readable words.
     uint64_t krn_xor_words(int path, const uint64_t *w, size_t n)
     # SAFETY: p, n hold nw >= 1 words.

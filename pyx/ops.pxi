@@ -103,7 +103,6 @@ cdef PackedVec _bundle_many_packed(list vs):
     n = np.empty(nw, dtype=np.uint64)
     cdef uint64_t[::1] mp = p
     cdef uint64_t[::1] mn = n
-    cdef uint64_t[::1] scratch = np.zeros(krn_bundle_scratch_words(nw, nbits), dtype=np.uint64)
     # SAFETY: two arrays of nv plane pointers, filled from the vectors of `vs` (kept alive by the list, each of
     # first's dim, so nw words per plane: checked by _coerce_packed); freed in `finally`.
     cdef const uint64_t **pos = <const uint64_t **>malloc(nv * sizeof(uint64_t *))
@@ -114,10 +113,9 @@ cdef PackedVec _bundle_many_packed(list vs):
         for i in range(nv):
             v = vs[i]
             pos[i], neg[i] = v.wp, v.wn
-        # SAFETY: pos / neg hold nv valid plane pointers of nw words; outputs hold nw words; nv < 2^nbits;
-        # scratch is zeroed and sized by krn_bundle_scratch_words.
+        # SAFETY: pos / neg hold nv valid plane pointers of nw words; outputs hold nw words; nv < 2^nbits.
         with nogil:
-            krn_bundle_many(path, pos, neg, nv, nw, nbits, &scratch[0], &mp[0], &mn[0])
+            krn_bundle_many(path, pos, neg, nv, nw, nbits, &mp[0], &mn[0])
     finally:
         free(pos)
         free(neg)

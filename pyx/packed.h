@@ -153,151 +153,124 @@ static inline void krn_rotate_words(const uint64_t *src, uint64_t *dst, size_t d
 
 /* bundle_many: sign(sum of nvec vectors) per position, with bit-sliced counters.
  *
- * Plane j of the +1 counters holds bit j of how many vectors have +1 at each position (likewise for -1).
- * Vectors are added one after the other, each read sequentially, into counters that stay in L1 (nbits * nw
- * words per sign: 25 KB for 1,000 vectors at D = 10,000); visiting every vector per word instead jumps between
- * vectors and is bound by memory latency (measured 6x slower). Adding a word is a ripple-carry add that stops
- * when the carry is zero, which for sparse vectors is almost always after plane 0. The sign of
- * count+ - count- is then a bit-sliced comparison from the most significant plane down.
+ * For each block of words (one register wide) the +1 bits of all vectors are counted column-wise: a Harley-Seal
+ * carry-save adder tree folds 16 vectors at a time into the state (ones, twos, fours, eights) = bits 0..3 of
+ * each position's count, and each tree's "sixteens" carry is added into the higher bit planes. That is about
+ * one 5-operation adder per vector and block, with no data-dependent branch; the -1 bits likewise. The sign of
+ * count+ - count- is then a bit-sliced comparison from the most significant plane down. Measured against a
+ * ripple-carry add of one vector at a time into counters in memory: 3x faster on 1,000 random vectors.
  *
- * Counter layout: the +1 planes of block b (KRN_BUNDLE_BLOCK words) start at scratch + (j * nblocks + b) * 8,
- * the -1 planes follow at offset nbits * nblocks * 8.
+ * Each block visits every vector, and every vector is its own allocation, so the words of the next group of
+ * vectors are prefetched while the current group is added.
+ *
+ * The three paths share this body; operators on the register types are GCC vector extensions.
  *
  * SAFETY (all paths): pos[v] and neg[v] point to `nw` readable words for every v < nvec; op and on hold `nw`
- * writable words; scratch holds krn_bundle_scratch_words(nw, nbits) zeroed words; nvec < 2^nbits, so no carry
- * leaves plane nbits - 1.
+ * writable words; nvec < 2^nbits with nbits <= KRN_MAX_COUNT_BITS, so no count overflows its planes. LOAD reads
+ * only the block's words below nw (masked on the SIMD paths); STORE writes only those.
  */
 #define KRN_MAX_COUNT_BITS 63
-#define KRN_BUNDLE_BLOCK 8
+#define KRN_COUNT_GROUP 16
 
-static inline size_t krn_bundle_scratch_words(size_t nw, int nbits) {
-    return 2 * (size_t)nbits * ((nw + KRN_BUNDLE_BLOCK - 1) / KRN_BUNDLE_BLOCK) * KRN_BUNDLE_BLOCK;
-}
+#define KRN_CSA(T, h, l, a, b, c)                                                                             \
+    do { T u_ = (a) ^ (b); T c_ = (c); h = ((a) & (b)) | (u_ & c_); l = u_ ^ c_; } while (0)
+
+/* cnt[0..levels) = bit-sliced count of the block at word w over src[0..nvec). */
+#define KRN_COUNT_COLUMN(T, ZERO, LOAD, src, nvec, w, levels, cnt)                                            \
+    do {                                                                                                      \
+        for (int j_ = 0; j_ < (levels); j_++) cnt[j_] = ZERO;                                                \
+        T ones = ZERO, twos = ZERO, fours = ZERO, eights = ZERO;                                              \
+        for (size_t v0 = 0; v0 < (nvec); v0 += KRN_COUNT_GROUP) {                                             \
+            T d[KRN_COUNT_GROUP], ta, tb, fa, fb, ea, eb, sixteens;                                           \
+            for (int i_ = 0; i_ < KRN_COUNT_GROUP; i_++) {                                                   \
+                size_t v_ = v0 + (size_t)i_;                                                                  \
+                if (v_ + KRN_COUNT_GROUP < (nvec)) __builtin_prefetch(src[v_ + KRN_COUNT_GROUP] + (w), 0, 3); \
+                d[i_] = v_ < (nvec) ? LOAD(src[v_], w) : ZERO;                                                \
+            }                                                                                                 \
+            for (int h_ = 0; h_ < 2; h_++) {                                                                  \
+                T *e = d + 8 * h_;                                                                            \
+                KRN_CSA(T, ta, ones, ones, e[0], e[1]);                                                       \
+                KRN_CSA(T, tb, ones, ones, e[2], e[3]);                                                       \
+                KRN_CSA(T, fa, twos, twos, ta, tb);                                                           \
+                KRN_CSA(T, ta, ones, ones, e[4], e[5]);                                                       \
+                KRN_CSA(T, tb, ones, ones, e[6], e[7]);                                                       \
+                KRN_CSA(T, fb, twos, twos, ta, tb);                                                           \
+                if (h_ == 0) KRN_CSA(T, ea, fours, fours, fa, fb);                                            \
+                else KRN_CSA(T, eb, fours, fours, fa, fb);                                                    \
+            }                                                                                                 \
+            KRN_CSA(T, sixteens, eights, eights, ea, eb);                                                     \
+            for (int j_ = 4; j_ < (levels); j_++) { T t_ = cnt[j_] & sixteens; cnt[j_] ^= sixteens; sixteens = t_; } \
+        }                                                                                                     \
+        cnt[0] = ones; cnt[1] = twos; cnt[2] = fours; cnt[3] = eights;                                        \
+    } while (0)
+
+/* The whole kernel for one register type: count both signs per block, compare, store. levels >= 5 so the
+ * four Harley-Seal planes and at least one carry plane exist (extra planes are zero on both sides). */
+#define KRN_BUNDLE_BODY(T, WIDTH, ZERO, ONES, LOAD, STORE)                                                    \
+    int levels = nbits < 5 ? 5 : nbits;                                                                       \
+    for (size_t w = 0; w < nw; w += (WIDTH)) {                                                                \
+        T cp[KRN_MAX_COUNT_BITS + 5], cn[KRN_MAX_COUNT_BITS + 5];                                             \
+        KRN_COUNT_COLUMN(T, ZERO, LOAD, pos, nvec, w, levels, cp);                                            \
+        KRN_COUNT_COLUMN(T, ZERO, LOAD, neg, nvec, w, levels, cn);                                            \
+        T gt = ZERO, lt = ZERO, eq = ONES;                                                                    \
+        for (int j = levels - 1; j >= 0; j--) {                                                               \
+            gt |= eq & cp[j] & ~cn[j];                                                                        \
+            lt |= eq & ~cp[j] & cn[j];                                                                        \
+            eq &= ~(cp[j] ^ cn[j]);                                                                           \
+        }                                                                                                     \
+        STORE(op, w, gt);                                                                                     \
+        STORE(on, w, lt);                                                                                     \
+    }
+
+#define KRN_LOAD_WORD(p, w) ((p)[w])
+#define KRN_STORE_WORD(p, w, x) ((p)[w] = (x))
 
 /* SAFETY: see above. */
-static inline void krn_bundle_many_scalar(const uint64_t *const *pos, const uint64_t *const *neg, size_t nvec,
-                                          size_t nw, int nbits, uint64_t *scratch, uint64_t *op, uint64_t *on) {
-    size_t nb = (nw + KRN_BUNDLE_BLOCK - 1) / KRN_BUNDLE_BLOCK, plane = nb * KRN_BUNDLE_BLOCK;
-    uint64_t *cp = scratch, *cn = scratch + (size_t)nbits * plane;
-    for (size_t v = 0; v < nvec; v++) {
-        for (size_t w = 0; w < nw; w++) {
-            uint64_t c = pos[v][w];
-            for (int j = 0; c && j < nbits; j++) { uint64_t t = cp[j * plane + w] & c; cp[j * plane + w] ^= c; c = t; }
-            c = neg[v][w];
-            for (int j = 0; c && j < nbits; j++) { uint64_t t = cn[j * plane + w] & c; cn[j * plane + w] ^= c; c = t; }
-        }
-    }
-    for (size_t w = 0; w < nw; w++) {
-        uint64_t gt = 0, lt = 0, eq = ~UINT64_C(0);
-        for (int j = nbits - 1; j >= 0; j--) {
-            uint64_t a = cp[j * plane + w], b = cn[j * plane + w];
-            gt |= eq & a & ~b;
-            lt |= eq & ~a & b;
-            eq &= ~(a ^ b);
-        }
-        op[w] = gt;
-        on[w] = lt;
-    }
+static void krn_bundle_many_scalar(const uint64_t *const *pos, const uint64_t *const *neg, size_t nvec,
+                                   size_t nw, int nbits, uint64_t *op, uint64_t *on) {
+    KRN_BUNDLE_BODY(uint64_t, 1, UINT64_C(0), ~UINT64_C(0), KRN_LOAD_WORD, KRN_STORE_WORD)
 }
 
 #if KRN_X86
-/* One ripple-carry add of `c` into the counter planes at `slot`, `stride` words apart.
- * SAFETY: slot + j * stride addresses 4 readable and writable words for j < nbits (the scratch layout). */
-KRN_TARGET_AVX2 static inline void krn_ripple_avx2(uint64_t *slot, size_t stride, int nbits, __m256i c) {
-    for (int j = 0; j < nbits && !_mm256_testz_si256(c, c); j++, slot += stride) {
-        __m256i cur = _mm256_loadu_si256((const __m256i *)slot);
-        _mm256_storeu_si256((__m256i *)slot, _mm256_xor_si256(cur, c));
-        c = _mm256_and_si256(cur, c);
-    }
+/* Lanes of the 4-word block at w that lie below nw (all of them but in the last, partial block).
+ * SAFETY: register-only intrinsics (AVX2 checked by the dispatcher); w < nw. */
+KRN_TARGET_AVX2 static inline __m256i krn_lanes_avx2(size_t w, size_t nw) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(nw - w)), _mm256_setr_epi64x(0, 1, 2, 3));
 }
+/* SAFETY: _mm256_maskload/_mm256_maskstore touch only the lanes below nw, so the last block stays in bounds. */
+#define KRN_LOAD_AVX2(p, w) _mm256_maskload_epi64((const long long *)((p) + (w)), krn_lanes_avx2(w, nw))
+#define KRN_STORE_AVX2(p, w, x) _mm256_maskstore_epi64((long long *)((p) + (w)), krn_lanes_avx2(w, nw), x)
 
-/* SAFETY: see above; 4-word blocks, the last through _mm256_maskload/maskstore that touch only the remaining
- * words. Called only where the CPU has AVX2 (the dispatcher checks). */
+/* SAFETY: see above; called only where the CPU has AVX2 (the dispatcher checks). */
 KRN_TARGET_AVX2 static void krn_bundle_many_avx2(const uint64_t *const *pos, const uint64_t *const *neg,
-                                                 size_t nvec, size_t nw, int nbits, uint64_t *scratch,
-                                                 uint64_t *op, uint64_t *on) {
-    size_t plane = (nw + KRN_BUNDLE_BLOCK - 1) / KRN_BUNDLE_BLOCK * KRN_BUNDLE_BLOCK;
-    uint64_t *cp = scratch, *cn = scratch + (size_t)nbits * plane;
-    size_t full = nw / 4 * 4, rest = nw - full;
-    __m256i tail = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)rest), _mm256_setr_epi64x(0, 1, 2, 3));
-    for (size_t v = 0; v < nvec; v++) {
-        for (size_t w = 0; w < full; w += 4) {
-            krn_ripple_avx2(cp + w, plane, nbits, _mm256_loadu_si256((const __m256i *)(pos[v] + w)));
-            krn_ripple_avx2(cn + w, plane, nbits, _mm256_loadu_si256((const __m256i *)(neg[v] + w)));
-        }
-        if (rest) {
-            krn_ripple_avx2(cp + full, plane, nbits, _mm256_maskload_epi64((const long long *)(pos[v] + full), tail));
-            krn_ripple_avx2(cn + full, plane, nbits, _mm256_maskload_epi64((const long long *)(neg[v] + full), tail));
-        }
-    }
-    for (size_t w = 0; w < nw; w += 4) {
-        __m256i gt = _mm256_setzero_si256(), lt = gt, eq = _mm256_set1_epi64x(-1);
-        for (int j = nbits - 1; j >= 0; j--) {
-            __m256i a = _mm256_loadu_si256((const __m256i *)(cp + j * plane + w));
-            __m256i b = _mm256_loadu_si256((const __m256i *)(cn + j * plane + w));
-            gt = _mm256_or_si256(gt, _mm256_and_si256(eq, _mm256_andnot_si256(b, a)));
-            lt = _mm256_or_si256(lt, _mm256_and_si256(eq, _mm256_andnot_si256(a, b)));
-            eq = _mm256_andnot_si256(_mm256_xor_si256(a, b), eq);
-        }
-        __m256i m = w + 4 <= nw ? _mm256_set1_epi64x(-1) : tail;
-        _mm256_maskstore_epi64((long long *)(op + w), m, gt);
-        _mm256_maskstore_epi64((long long *)(on + w), m, lt);
-    }
+                                                 size_t nvec, size_t nw, int nbits, uint64_t *op, uint64_t *on) {
+    KRN_BUNDLE_BODY(__m256i, 4, _mm256_setzero_si256(), _mm256_set1_epi64x(-1), KRN_LOAD_AVX2, KRN_STORE_AVX2)
 }
 
-/* SAFETY: as krn_ripple_avx2, for 8 words per plane. */
-KRN_TARGET_AVX512 static inline void krn_ripple_avx512(uint64_t *slot, size_t stride, int nbits, __m512i c) {
-    for (int j = 0; j < nbits && _mm512_test_epi64_mask(c, c); j++, slot += stride) {
-        __m512i cur = _mm512_loadu_si512((const void *)slot);
-        _mm512_storeu_si512((void *)slot, _mm512_xor_si512(cur, c));
-        c = _mm512_and_si512(cur, c);
-    }
+/* Mask of the lanes of the 8-word block at w that lie below nw. */
+static inline __mmask8 krn_lanes_avx512(size_t w, size_t nw) {
+    return nw - w >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (nw - w)) - 1u);
 }
+/* SAFETY: masked loads and stores touch only the lanes below nw, so the last block stays in bounds. */
+#define KRN_LOAD_AVX512(p, w) _mm512_maskz_loadu_epi64(krn_lanes_avx512(w, nw), (p) + (w))
+#define KRN_STORE_AVX512(p, w, x) _mm512_mask_storeu_epi64((p) + (w), krn_lanes_avx512(w, nw), x)
 
-/* SAFETY: see above; 8-word blocks, the last through masked loads and stores that touch only the remaining
- * words (the counters are padded to whole blocks). Called only where the CPU has AVX-512 (the dispatcher checks). */
+/* SAFETY: see above; called only where the CPU has AVX-512 (the dispatcher checks). */
 KRN_TARGET_AVX512 static void krn_bundle_many_avx512(const uint64_t *const *pos, const uint64_t *const *neg,
-                                                     size_t nvec, size_t nw, int nbits, uint64_t *scratch,
-                                                     uint64_t *op, uint64_t *on) {
-    size_t plane = (nw + KRN_BUNDLE_BLOCK - 1) / KRN_BUNDLE_BLOCK * KRN_BUNDLE_BLOCK;
-    uint64_t *cp = scratch, *cn = scratch + (size_t)nbits * plane;
-    size_t full = nw / 8 * 8;
-    __mmask8 tail = (__mmask8)((1u << (nw - full)) - 1u);
-    for (size_t v = 0; v < nvec; v++) {
-        for (size_t w = 0; w < full; w += 8) {
-            krn_ripple_avx512(cp + w, plane, nbits, _mm512_loadu_si512((const void *)(pos[v] + w)));
-            krn_ripple_avx512(cn + w, plane, nbits, _mm512_loadu_si512((const void *)(neg[v] + w)));
-        }
-        if (tail) {
-            krn_ripple_avx512(cp + full, plane, nbits, _mm512_maskz_loadu_epi64(tail, pos[v] + full));
-            krn_ripple_avx512(cn + full, plane, nbits, _mm512_maskz_loadu_epi64(tail, neg[v] + full));
-        }
-    }
-    for (size_t w = 0; w < nw; w += 8) {
-        __m512i gt = _mm512_setzero_si512(), lt = gt, eq = _mm512_set1_epi64(-1);
-        for (int j = nbits - 1; j >= 0; j--) {
-            __m512i a = _mm512_loadu_si512((const void *)(cp + j * plane + w));
-            __m512i b = _mm512_loadu_si512((const void *)(cn + j * plane + w));
-            gt = _mm512_or_si512(gt, _mm512_and_si512(eq, _mm512_andnot_si512(b, a)));
-            lt = _mm512_or_si512(lt, _mm512_and_si512(eq, _mm512_andnot_si512(a, b)));
-            eq = _mm512_andnot_si512(_mm512_xor_si512(a, b), eq);
-        }
-        __mmask8 m = w + 8 <= nw ? (__mmask8)0xFF : tail;
-        _mm512_mask_storeu_epi64(op + w, m, gt);
-        _mm512_mask_storeu_epi64(on + w, m, lt);
-    }
+                                                     size_t nvec, size_t nw, int nbits, uint64_t *op, uint64_t *on) {
+    KRN_BUNDLE_BODY(__m512i, 8, _mm512_setzero_si512(), _mm512_set1_epi64(-1), KRN_LOAD_AVX512, KRN_STORE_AVX512)
 }
 #endif
 
 /* The dispatcher. SAFETY: see above; `path` is one the CPU supports (the module checks). */
 static inline void krn_bundle_many(int path, const uint64_t *const *pos, const uint64_t *const *neg, size_t nvec,
-                                   size_t nw, int nbits, uint64_t *scratch, uint64_t *op, uint64_t *on) {
+                                   size_t nw, int nbits, uint64_t *op, uint64_t *on) {
 #if KRN_X86
-    if (path >= KRN_PATH_AVX512) { krn_bundle_many_avx512(pos, neg, nvec, nw, nbits, scratch, op, on); return; }
-    if (path >= KRN_PATH_AVX2) { krn_bundle_many_avx2(pos, neg, nvec, nw, nbits, scratch, op, on); return; }
+    if (path >= KRN_PATH_AVX512) { krn_bundle_many_avx512(pos, neg, nvec, nw, nbits, op, on); return; }
+    if (path >= KRN_PATH_AVX2) { krn_bundle_many_avx2(pos, neg, nvec, nw, nbits, op, on); return; }
 #endif
     (void)path;
-    krn_bundle_many_scalar(pos, neg, nvec, nw, nbits, scratch, op, on);
+    krn_bundle_many_scalar(pos, neg, nvec, nw, nbits, op, on);
 }
 
 /* XOR of `n` words: a pass that only reads, the reference for the machine's read bandwidth.
