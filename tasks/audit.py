@@ -16,10 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+from doit.task import clean_targets
 from doit.tools import config_changed
 
 from tasks import audit_checks
-from tasks.build import extension_targets, scan_deps
+from tasks.build import _remove_tree, extension_targets, scan_deps
 from tasks.config import settings, workspace
 from tasks.reporting import replace_file, render, write_report
 from tasks.test import component_files, source_files
@@ -140,7 +141,7 @@ def task_audit():
     }
     args = {
         'inventory': (str(ws.root),),
-        'sanitizers': (str(ws.root), str(cfg.path(cfg.build, 'sanitize')), [str(p) for p in suite],
+        'sanitizers': (str(ws.root), str(cfg.path(cfg.build, 'sanitizers')), [str(p) for p in suite],
                        opts['audit_sanitizer_timeout']),
         'memcheck': (str(ws.root), str(cfg.path(cfg.build, 'memcheck')), opts['audit_memcheck_timeout']),
         'fuzz': (str(ws.root), str(cfg.path(cfg.build, 'fuzz')), opts['audit_fuzz_seconds']),
@@ -153,7 +154,7 @@ def task_audit():
             'file_dep': [str(p) for p in deps[name]] + rules,
             'targets': [str(check_path(name))],
             'uptodate': [config_changed({'options': opts, 'python': sys.version})],
-            'clean': True,
+            'clean': [clean_targets, (_remove_tree, [str(cfg.path(cfg.build, name))])],
         }
     markdown = cfg.path(cfg.reports, 'audit', 'audit.md')
     posture = markdown.with_name('security-posture.md')

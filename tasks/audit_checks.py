@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from tasks.workspace import load_workspace
 
 DOCS = {
     'inventory': 'unsafe sites in the kernels and their headers; each needs a SAFETY: comment',
-    'sanitizers': 'kernels rebuilt with ASan+UBSan under build/sanitize; component and integration tests on them',
+    'sanitizers': 'kernels rebuilt with ASan+UBSan under build/sanitizers; component and integration tests on them',
     'memcheck': 'valgrind memcheck over audit/kernel_workout.py on the SIMD paths valgrind can run',
     'fuzz': "the readers' fuzz run with a fixed time budget",
 }
@@ -67,9 +68,10 @@ def check_sanitizers(root: str, build_dir: str, suite: list[str], timeout: float
     ws = load_workspace(root)
     comps = [c for c in ws.components.values() if c.extensions]
     try:
-        staged = [sanitize.stage_component(root, c, build / c.name) for c in comps]
-    except Exception as err:     # a compile error is this check's result, not a crash of the audit
-        return _result(False, f'sanitizer build failed: {type(err).__name__}: {err}', available=True)
+        staged = [sanitize.stage_isolated(root, c, build / c.name) for c in comps]
+    except (sanitize.SanitizeError, subprocess.TimeoutExpired) as err:   # recorded as this check's result
+        first, *rest = str(err).splitlines()
+        return _result(False, first, available=True, runs=[], imported=[], reports=['\n'.join(rest)])
     logs = build / 'logs'
     for old in logs.glob('*'):
         old.unlink()   # reports of an earlier run must not count in this one
@@ -81,7 +83,9 @@ def check_sanitizers(root: str, build_dir: str, suite: list[str], timeout: float
     runs = [{'what': 'tests', 'status': status, 'log': _rel(logs / 'pytest.log', root)}]
     if (root / WORKOUT).is_file():
         status = sanitize.run_logged([sys.executable, str(root / WORKOUT)], env, logs / 'workout.log', timeout)
-        runs.append({'what': 'kernel workout, every SIMD path', 'status': status,
+        workout = _last_json((logs / 'workout.log').read_text(encoding='utf-8', errors='replace')) or {}
+        runs.append({'what': f'kernel workout ({workout.get("operations", "?")} operations on '
+                             f'{", ".join(workout.get("paths", [])) or "no path"})', 'status': status,
                      'log': _rel(logs / 'workout.log', root)})
     return _sanitizer_result(root, logs, junit, runs, staged)
 
@@ -125,7 +129,7 @@ def check_memcheck(root: str, build_dir: str, timeout: float) -> dict:
     xml = build / 'memcheck.xml'
     build.mkdir(parents=True, exist_ok=True)
     cmd = memcheck.valgrind_command(sys.executable, root / WORKOUT, [], xml, root / SUPPRESSIONS, valgrind)
-    env = dict(__import__('os').environ, PYTHONMALLOC='malloc')
+    env = memcheck_env()
     status = sanitize.run_logged(cmd, env, build / 'workout.log', timeout)
     out = (build / 'workout.log').read_text(encoding='utf-8', errors='replace')
     workout = _last_json(out)
@@ -141,6 +145,14 @@ def check_memcheck(root: str, build_dir: str, timeout: float) -> dict:
                    operations=workout['operations'], suppressed=result.suppressed,
                    outside=memcheck.outside_summary(result),
                    errors=[{'kind': e.kind, 'what': e.what, 'frames': list(e.frames)} for e in project])
+
+
+def memcheck_env() -> dict:
+    """The environment without anything a sanitizer run sets (valgrind and ASan cannot share a process)."""
+    env = {k: v for k, v in os.environ.items() if k not in sanitize.SANITIZER_VARIABLES}
+    print(f'memcheck: LD_PRELOAD={os.environ.get("LD_PRELOAD")!r} PYTHONPATH={os.environ.get("PYTHONPATH")!r}',
+          file=sys.stderr)
+    return dict(env, PYTHONMALLOC='malloc')
 
 
 def _workout_paths(root: Path) -> list[str]:

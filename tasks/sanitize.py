@@ -1,6 +1,6 @@
 """The sanitizer build: the kernels compiled again with AddressSanitizer and UndefinedBehaviorSanitizer.
 
-The build goes to its own folder (`build/sanitize/<component>/`) and its module into a staging copy of the
+The build goes to its own folder (`build/sanitizers/<component>/`) and its module into a staging copy of the
 component's package, never over the normal in-place build. The tests then run with the staging folder first on
 PYTHONPATH, libasan preloaded (CPython itself is not instrumented) and every report written to log files, which
 survive a crash and pytest's output capture. The run proves which module it imported.
@@ -28,6 +28,7 @@ UBSAN_OPTIONS = 'halt_on_error=1:print_stacktrace=1'
 REPORT_MARKERS = ('ERROR: AddressSanitizer', 'runtime error:', 'ERROR: UndefinedBehaviorSanitizer')
 GUARD_ENV = 'EMBEDDENATOR_AUDIT_STAGE'
 RECORD_ENV = 'EMBEDDENATOR_AUDIT_IMPORTED'
+SANITIZER_VARIABLES = ('LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', GUARD_ENV, RECORD_ENV)
 
 
 class SanitizeError(Exception):
@@ -80,6 +81,18 @@ def stage_component(root: Path, comp: Component, build_dir: Path) -> Staged:
     return Staged(stage, tuple(e.name for e in comp.extensions))
 
 
+def stage_isolated(root: Path, comp: Component, build_dir: Path, timeout: float = 900) -> Staged:
+    """`stage_component` in a child process: Cython caches each source's build settings per process (the
+    first call's compiler flags stick to the file), so compiling here would leak the sanitizer flags into a
+    later normal build run by the same doit process."""
+    cmd = [sys.executable, '-m', 'tasks.sanitize', str(root), comp.name, str(build_dir)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        tail = '\n'.join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise SanitizeError(f'sanitizer build of {comp.name} failed (exit {proc.returncode}):\n{tail}')
+    return Staged(build_dir / 'stage', tuple(e.name for e in comp.extensions))
+
+
 def sanitizer_env(staged: Sequence[Staged], runtime: Path, logs: Path, extra_path: Iterable[Path] = ()) -> dict:
     """The environment of a sanitized run: staging folders first, libasan preloaded, reports to `logs`."""
     logs.mkdir(parents=True, exist_ok=True)
@@ -123,3 +136,16 @@ def run_logged(cmd: list[str], env: dict, log: Path, timeout: float) -> int:
         except subprocess.TimeoutExpired:
             out.write(f'\ntimed out after {timeout:.0f} s\n')
             return 124
+
+
+def main(argv: Sequence[str]) -> int:
+    """`python -m tasks.sanitize <workspace root> <component> <build dir>`: the sanitizer build alone."""
+    from tasks.workspace import load_workspace
+    root, name, build_dir = argv
+    comp = load_workspace(root).components[name]
+    stage_component(Path(root), comp, Path(build_dir))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
