@@ -34,7 +34,8 @@ def public_objects(module: ModuleType) -> list[tuple[str, object]]:
         obj = getattr(module, name, None)
         if not (inspect.isroutine(obj) or inspect.isclass(obj)):
             continue
-        if getattr(obj, '__module__', module.__name__) != module.__name__ and name not in getattr(module, '__all__', ()):
+        exported = name in getattr(module, '__all__', ())
+        if getattr(obj, '__module__', module.__name__) != module.__name__ and not exported:
             continue   # imported from elsewhere: checked where it is defined
         out.append((f'{module.__name__}.{name}', obj))
         if inspect.isclass(obj):

@@ -24,6 +24,9 @@ README_SECTIONS = {'overview': ('overview',), 'install with pip': ('install',),
                    'quick start': ('quick start', 'usage', 'use'), 'API docs': ('api',),
                    'performance': ('performance',), 'license': ('license',)}
 COMPILED_SECTIONS = {'security notes': ('security',)}
+#: Flags that would compile the whole extension for one CPU family: the wheel must run on baseline x86-64 and
+#: choose its SIMD path at run time (the wide functions carry their own target attributes).
+_NON_BASELINE = re.compile(r'^-(march|mcpu|mtune)=native$|^-m(avx|avx2|avx512\w*|bmi2?|fma|sse4\.?\d?|popcnt)$')
 _HEADING = re.compile(r'^#{1,6}\s+(.+?)\s*#*\s*$', re.M)
 
 
@@ -97,6 +100,14 @@ def check_changelog(text: str | None, where: str, version: str) -> Finding:
     ok = bool(pattern.search(text))
     return Finding('CHANGELOG section', ok, f'{where}: ' + (
         f'has {version}' if ok else f'no section for {version}; run `doit changelog` and commit it'))
+
+
+def check_baseline_isa(flags: Iterable[str], where: str) -> Finding:
+    """The compiled extension is built for the baseline ISA, so its runtime dispatch is what picks AVX2/AVX-512."""
+    bad = sorted({f for f in flags if _NON_BASELINE.match(f)})
+    return Finding('baseline ISA', not bad, f'{where}: ' + (
+        f'{" ".join(bad)} would make the whole extension CPU-specific; mark wide functions with target '
+        f'attributes instead' if bad else 'no -march=native or global -mavx*: runtime dispatch decides'))
 
 
 def check_sizes(sizes: Mapping[str, int], limit: int) -> list[Finding]:

@@ -24,7 +24,8 @@ import git
 from doit.tools import config_changed
 
 from tasks.build import extension_targets
-from tasks.checklist import (Finding, check_changelog, check_manifest, check_readme, check_sizes)
+from tasks.checklist import (Finding, check_baseline_isa, check_changelog, check_manifest, check_readme,
+                             check_sizes)
 from tasks.config import settings, workspace
 from tasks.preflight import defined_tasks
 from tasks.registry import sha256_file
@@ -212,6 +213,10 @@ def checklist(root: Path, comp: Component, files: list[Path]) -> list[Finding]:
                 check_changelog(changelog.read_text(encoding='utf-8') if changelog.is_file() else None,
                                 changelog.relative_to(root).as_posix(), comp.version),
                 *check_sizes({f.name: f.stat().st_size for f in files}, SIZE_LIMIT)]
+    if comp.extensions:
+        flags = [*sysconfig.get_config_var('CFLAGS').split(), *os.environ.get('CFLAGS', '').split(),
+                 *(a for e in comp.extensions for a in e.extra_compile_args)]
+        findings.append(check_baseline_isa(flags, where))
     findings.append(_tool('twine check --strict', [sys.executable, '-m', 'twine', 'check', '--strict',
                                                    *map(str, files)], root))
     wheels = [str(f) for f in files if f.suffix == '.whl']

@@ -83,6 +83,13 @@ def test_changelog_needs_this_versions_section():
     assert 'doit changelog' in checklist.check_changelog(None, 'C.md', '0.3.1').detail
 
 
+def test_extensions_must_be_built_for_the_baseline_isa():
+    assert checklist.check_baseline_isa(['-O3', '-g', '-fwrapv'], 'm').ok
+    bad = checklist.check_baseline_isa(['-O3', '-march=native', '-mavx2'], 'm')
+    assert not bad.ok and '-march=native' in bad.detail and '-mavx2' in bad.detail
+    assert checklist.check_baseline_isa(['-mno-avx'], 'm').ok
+
+
 def _tarball(path: Path, mtime: int, order):
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode='w') as tar:
