@@ -6,7 +6,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from embeddenator import vsa
-from embeddenator.vsa import _kernels
 
 
 def reference_top_k(dense_rows, query, k):
@@ -61,11 +60,13 @@ def test_parallel_scan_of_a_large_codebook(path, threads):
     m = vsa.PackedMatrix.from_vectors(vs)
     queries = [vsa.random(seed=10_000 + i).to_packed() for i in range(3)] + [vs[1234]]
     dense = m.to_dense()
-    _kernels.set_num_threads(threads)
+    before = vsa.get_num_threads()
+    vsa.set_num_threads(threads)
     try:
+        assert vsa.get_num_threads() == threads
         ids, scores = m.top_k_batch(vsa.PackedMatrix.from_vectors(queries), 10)
     finally:
-        _kernels.set_num_threads(2)
+        vsa.set_num_threads(before)
     for i, q in enumerate(queries):
         want_ids, want_scores = reference_top_k(dense, q.to_dense(), 10)
         np.testing.assert_array_equal(ids[i], want_ids)

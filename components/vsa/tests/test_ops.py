@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from embeddenator import vsa
+from embeddenator.vsa import _kernels
 
 REPS = list(KINDS)
 
@@ -155,3 +156,24 @@ def test_every_path_agrees_at_the_default_dimension():
         with simd(p):
             results.add((a.dot(b), b.nnz, vsa.popcount(b.pos_words)))
     assert len(results) == 1
+
+
+@pytest.mark.parametrize('dim, nnz', [(40_000, 300), (70_000, 3000), (70_001, 20)])
+def test_large_dims_take_the_merge_and_gil_free_branches(path, dim, nnz):
+    """Above 32,768 positions the sparse dot merges instead of using its sign table; above 1,024 non-zeros or
+    1,024 words the kernels release the GIL. Same results either way."""
+    a, b = vsa.random(dim, nnz, seed=1), vsa.random(dim, nnz, seed=2)
+    c = vsa.bundle(a, vsa.thin(b, nnz // 2, 3))              # shares support with a: a non-trivial dot
+    x, y = a.to_dense(), c.to_dense()
+    expected = int(np.dot(i64(x), y))
+    assert a.dot(c) == a.to_packed().dot(c.to_packed()) == a.to_block_sparse().dot(c) == expected
+    assert expected != 0
+
+
+def test_read_words_is_the_xor_of_every_word():
+    words = np.random.default_rng(0).integers(0, 2**63, size=300_001, dtype=np.uint64)
+    expected = int(np.bitwise_xor.reduce(words))
+    for path in vsa.available_paths():
+        with simd(path):
+            assert _kernels.read_words(words) == _kernels.read_words(words, threads=1) == expected
+    assert _kernels.read_words(np.zeros(0, np.uint64)) == 0
