@@ -37,8 +37,8 @@ execute AVX-512, so it counts the scalar and AVX2 paths; the AVX-512 path is tim
 on one thread. Wall-clock groups are time ratios against a reference measured in the same run (the numpy \
 equivalent of the same work, the read-bandwidth probe, or the AVX2 path), over several rounds in shuffled order; \
 the metric is the median ratio with a 95% bootstrap interval (never narrower than +/-5%, the spread seen between \
-separate runs), and a change over 10% only counts as critical when \
-the interval clears the 5% line (otherwise it is reported as major and uncertain)."""
+separate runs); a change over 10% only counts as critical when its whole interval lies above 10% (otherwise it is \
+reported as major and uncertain): separate runs of one timed kernel were seen to differ by up to 15% here."""
 
 
 def log(msg: str) -> None:

@@ -19,7 +19,7 @@ SCALES = {'10k': (10_000, 7), '100k': (100_000, 5), '1m': (1_000_000, 3)}   # it
 QUERIES = 1_000
 SCAN_ROWS = 20_000     # 2 x 157 words x 8 B x 20K rows = 50 MB: larger than the last-level cache
 # The bootstrap interval only sees the scatter inside one run; separate runs (other processes, other memory
-# placement) were seen to differ by up to ~8% on the shared machine, so no wall-clock interval is narrower than this.
+# placement) were seen to differ by 5-15% on the shared machine, so no wall-clock interval is narrower than this.
 CI_FLOOR = 0.05
 
 
