@@ -1,0 +1,130 @@
+"""The engram: root vector, chunk codebook, manifest, correction store and hierarchy, saved as one io envelope.
+
+On disk it is an `embeddenator.io` arrays envelope (schema ``embeddenator-fs/engram/v1``): checksummed, written
+atomically (a failed save leaves the previous file as it was), memory-mapped on load so extraction reads the
+codebook lazily.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from embeddenator.fs.codec import ChunkCodec
+from embeddenator.fs.corrections import KINDS, Correction
+from embeddenator.fs.errors import FsError
+from embeddenator.fs.hierarchy import Sparse
+from embeddenator.fs.manifest import Entry, decode_path, encode_path
+
+SCHEMA = 'embeddenator-fs/engram/v1'
+
+
+@dataclass
+class Engram:
+    codec: ChunkCodec
+    entries: list[Entry]
+    chunk_ids: np.ndarray                 # int64: file.first .. file.first + file.count -> codebook row
+    codebook: np.ndarray                  # (m, 2, W) uint64 packed chunk vectors, unique chunks only
+    digests: np.ndarray                   # (m, 16) uint8 BLAKE2b-128 of each unique chunk's bytes
+    corrections: dict[int, Correction]    # codebook row -> correction (absent: the decode is exact)
+    file_vectors: list[Sparse]            # one per file entry, in entry order (thinned bundles of chunks)
+    hierarchy: dict[bytes, Sparse]        # directory prefix -> sub-engram; b'' is the root
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def root(self) -> Sparse:
+        return self.hierarchy[b'']
+
+    @property
+    def files(self) -> list[Entry]:
+        return [e for e in self.entries if e.kind == 'file']
+
+    def summary(self) -> dict:
+        kinds = {k: sum(e.kind == k for e in self.entries) for k in ('file', 'dir', 'symlink')}
+        return {'codec': self.codec.describe(), 'files': kinds['file'], 'dirs': kinds['dir'],
+                'symlinks': kinds['symlink'], 'bytes': sum(e.size for e in self.files),
+                'chunks': int(self.chunk_ids.size), 'unique_chunks': int(len(self.codebook)),
+                'corrections': len(self.corrections), 'sub_engrams': len(self.hierarchy),
+                'root_nnz': self.root.nnz, **self.stats}
+
+
+def _flatten(vectors: list[Sparse]) -> dict[str, np.ndarray]:
+    offsets = np.zeros(len(vectors) + 1, dtype='<i8')
+    offsets[1:] = np.cumsum([v.nnz for v in vectors])
+    idx = np.concatenate([v.idx for v in vectors]) if vectors else np.zeros(0, np.int32)
+    sign = np.concatenate([v.sign for v in vectors]) if vectors else np.zeros(0, np.int8)
+    return {'idx': idx.astype('<i4'), 'sign': sign.astype(np.int8), 'offsets': offsets}
+
+
+def _unflatten(arrays: dict, prefix: str) -> list[Sparse]:
+    idx, sign, offsets = (arrays[f'{prefix}_{k}'] for k in ('idx', 'sign', 'offsets'))
+    return [Sparse(idx[a:b], sign[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
+
+
+def to_arrays(engram: Engram) -> tuple[dict[str, np.ndarray], dict]:
+    """Named arrays and metadata that hold the whole engram."""
+    order = sorted(engram.corrections)
+    blobs = [engram.corrections[i].payload for i in order]
+    fix_offsets = np.zeros(len(order) + 1, dtype='<i8')
+    fix_offsets[1:] = np.cumsum([len(b) for b in blobs])
+    manifest = {'entries': [e.to_json() for e in engram.entries],
+                'prefixes': [encode_path(p) for p in engram.hierarchy]}
+    arrays = {
+        'manifest': np.frombuffer(json.dumps(manifest, separators=(',', ':')).encode(), dtype=np.uint8),
+        'chunk_ids': engram.chunk_ids.astype('<i8'),
+        'codebook': engram.codebook.astype('<u8', copy=False),
+        'digests': engram.digests.astype(np.uint8, copy=False),
+        'fix_rows': np.asarray(order, dtype='<i8'),
+        'fix_kinds': np.asarray([KINDS.index(engram.corrections[i].kind) for i in order], dtype=np.uint8),
+        'fix_offsets': fix_offsets,
+        'fix_payload': np.frombuffer(b''.join(blobs), dtype=np.uint8),
+    }
+    for name, vectors in (('files', engram.file_vectors), ('tree', list(engram.hierarchy.values()))):
+        arrays.update({f'{name}_{k}': v for k, v in _flatten(vectors).items()})
+    return arrays, {'codec': engram.codec.describe(), 'stats': engram.stats}
+
+
+def from_arrays(arrays: dict, meta: dict) -> Engram:
+    """Inverse of `to_arrays`."""
+    codec = ChunkCodec(**meta['codec'])
+    manifest = json.loads(bytes(arrays['manifest']).decode('utf-8'))
+    entries = [Entry.from_json(item) for item in manifest['entries']]
+    payload = bytes(arrays['fix_payload'])
+    offsets = arrays['fix_offsets']
+    corrections = {int(row): Correction(KINDS[kind], payload[offsets[i]:offsets[i + 1]])
+                   for i, (row, kind) in enumerate(zip(arrays['fix_rows'], arrays['fix_kinds']))}
+    prefixes = [decode_path(p) for p in manifest['prefixes']]
+    return Engram(codec, entries, arrays['chunk_ids'], arrays['codebook'], arrays['digests'], corrections,
+                  _unflatten(arrays, 'files'), dict(zip(prefixes, _unflatten(arrays, 'tree'))), meta.get('stats', {}))
+
+
+def save(engram: Engram, path) -> None:
+    """Write atomically through io: the previous file stays whole if anything fails."""
+    from embeddenator.io import write_arrays
+    arrays, meta = to_arrays(engram)
+    try:
+        write_arrays(path, arrays, schema=SCHEMA, extra=meta)
+    except OSError as err:
+        raise FsError(f'{os.fspath(path)}: cannot write the engram ({err.strerror}); check the folder exists '
+                      'and is writable') from None
+
+
+def load(path) -> Engram:
+    """Read and verify an engram; io's FormatError for a damaged file, FsError for a missing one."""
+    from embeddenator.io import FormatError, read_envelope
+    from embeddenator.io.arrays import unpack_arrays
+    from embeddenator.io.header import Kind
+    from embeddenator.io.payload import check_schema
+    try:
+        env = read_envelope(path, Kind.ARRAYS, use_mmap=True)
+    except FileNotFoundError:
+        raise FsError(f'{os.fspath(path)}: no such engram; check the path') from None
+    except OSError as err:
+        raise FsError(f'{os.fspath(path)}: cannot read the engram ({err.strerror})') from None
+    check_schema(env, SCHEMA)
+    try:
+        return from_arrays(unpack_arrays(env), env.meta)
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError, FsError) as err:
+        raise FormatError(env.path, 0, f'not a valid engram ({type(err).__name__}: {err})') from None

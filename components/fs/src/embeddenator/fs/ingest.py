@@ -1,0 +1,141 @@
+"""Ingest: sources -> Engram, with a pool of worker processes encoding pieces of files in parallel.
+
+All-or-nothing: workers only return results; the engram is assembled in the parent after every piece came back,
+and `ingest_to` writes it through io's atomic write. A worker that raises, a file that cannot be read, or a
+worker process that dies fails the whole ingest with an `FsError`, and any engram file already at the target
+path is left exactly as it was (the Python counterpart of recovering from a poisoned lock: there is no shared
+state for a failed worker to leave half-updated). The pool is `embeddenator.fs.pool`.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Callable
+
+import numpy as np
+
+from embeddenator import obs
+from embeddenator.fs.codec import ChunkCodec
+from embeddenator.fs.engram import Engram, save
+from embeddenator.fs.hierarchy import MAX_NNZ, build, thin
+from embeddenator.fs.manifest import Entry, scan
+from embeddenator.fs.pool import run_units
+from embeddenator.fs.worker import Piece, PieceResult, encode_batch, file_sha256
+
+BATCH_BYTES = 1 << 20          # one unit of pool work: amortises a round trip, and its arrays stay in cache
+INLINE_BYTES = 2 << 20         # below this, starting processes costs more than it saves
+Progress = Callable[[int, int], None]
+
+
+def plan(entries: list[Entry], codec: ChunkCodec, batch_bytes: int | None = None) -> list[list[Piece]]:
+    """Group files into units of pool work; a large file is cut into chunk-aligned slices of its own."""
+    batch_bytes = batch_bytes or BATCH_BYTES
+    step = max(codec.chunk_size, batch_bytes // codec.chunk_size * codec.chunk_size)
+    units: list[list[Piece]] = []
+    current: list[Piece] = []
+    size = 0
+    for i, e in enumerate(entries):
+        if e.kind != 'file' or e.size == 0:
+            continue
+        if e.size > step:
+            units += [[Piece(i, e.source, off, min(step, e.size - off), False)] for off in range(0, e.size, step)]
+            continue
+        current.append(Piece(i, e.source, 0, e.size, True))
+        size += e.size
+        if size >= batch_bytes:
+            units.append(current)
+            current, size = [], 0
+    return units + ([current] if current else [])
+
+
+def _run(units: list[list[Piece]], codec: ChunkCodec, max_nnz: int, workers: int,
+         progress: Progress | None) -> list[PieceResult]:
+    total = sum(p.length for u in units for p in u)
+    out: list[PieceResult] = []
+    done = [0]
+
+    def finished(unit: list[Piece], results: list[PieceResult]) -> None:
+        out.extend(results)
+        done[0] += sum(p.length for p in unit)
+        if progress:
+            progress(done[0], total)
+
+    if workers <= 1 or total < INLINE_BYTES or len(units) < 2:
+        for unit in units:
+            finished(unit, encode_batch(codec, max_nnz, unit))
+    else:
+        run_units(units, encode_batch, (codec, max_nnz), workers, finished)
+    return out
+
+
+def _dedupe(rows: np.ndarray, digests: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chunk table (ids into the codebook), codebook rows and digests, unique chunks in first-seen order."""
+    if not len(digests):
+        return np.zeros(0, np.int64), rows, digests
+    keys = np.ascontiguousarray(digests).view(f'V{digests.shape[1]}').ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    by_first = np.argsort(first, kind='stable')
+    new_id = np.empty_like(by_first)
+    new_id[by_first] = np.arange(by_first.size)
+    return new_id[inverse.ravel()].astype(np.int64), rows[first[by_first]], digests[first[by_first]]
+
+
+def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec,
+             max_nnz: int = MAX_NNZ) -> Engram:
+    """Build the engram from every piece's result (deterministic: depends only on the entries and the bytes)."""
+    results = sorted(results, key=lambda r: (r.entry, r.offset))
+    by_entry: dict[int, list[PieceResult]] = {}
+    for r in results:
+        by_entry.setdefault(r.entry, []).append(r)
+    width = codec.words
+    rows = np.concatenate([r.rows for r in results]) if results else np.zeros((0, 2, width), '<u8')
+    digests = np.concatenate([r.digests for r in results]) if results else np.zeros((0, 16), np.uint8)
+    vectors, local_fixes, first = [], {}, 0
+    for i, e in enumerate(entries):
+        if e.kind != 'file':
+            continue
+        parts = by_entry.get(i, [])
+        for r in parts:
+            local_fixes.update({first + k: fix for k, fix in r.corrections.items()})
+            first += len(r.rows)
+        e.count = sum(len(r.rows) for r in parts)
+        e.first = first - e.count
+        if len(parts) == 1 and parts[0].sha256 is not None:
+            e.sha256, vec = parts[0].sha256, parts[0].vector
+        else:
+            e.sha256 = file_sha256(e.source) if parts else hashlib.sha256(b'').hexdigest()
+            vec = thin(sum((r.vector for r in parts), np.zeros(codec.dim, np.int32)), max_nnz)
+        vectors.append(vec)
+    chunk_ids, codebook, unique_digests = _dedupe(rows, digests)
+    corrections = {int(chunk_ids[g]): fix for g, fix in local_fixes.items()}
+    files = [e for e in entries if e.kind == 'file']
+    tree = build([e.path for e in entries if e.kind == 'dir'], ((e.parent, v) for e, v in zip(files, vectors)),
+                 codec.dim, max_nnz)
+    stats = {'bytes': sum(e.size for e in files), 'recovered_bytes': sum(r.recovered for r in results),
+             'correction_bytes': sum(len(f.payload) for f in corrections.values())}
+    return Engram(codec, entries, chunk_ids, codebook, unique_digests, corrections, vectors, tree, stats)
+
+
+def ingest_entries(entries: list[Entry], codec: ChunkCodec | None = None, workers: int | None = None,
+                   max_nnz: int = MAX_NNZ, progress: Progress | None = None) -> Engram:
+    """Encode already scanned entries (their files are read now) into an engram."""
+    codec = codec or ChunkCodec()
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    with obs.timer('fs_ingest_seconds', 'time to ingest a tree'):
+        results = _run(plan(entries, codec), codec, max_nnz, workers, progress)
+        engram = assemble(entries, results, codec, max_nnz)
+    obs.counter('fs_ingest_bytes_total', 'bytes ingested').inc(engram.stats['bytes'])
+    obs.counter('fs_ingest_files_total', 'files ingested').inc(len(engram.file_vectors))
+    return engram
+
+
+def ingest(sources, **options) -> Engram:
+    """Encode the trees and files in `sources` into an engram (in memory); options as for `ingest_entries`."""
+    return ingest_entries(scan(sources), **options)
+
+
+def ingest_to(sources, target, **options) -> Engram:
+    """Ingest, then write the engram atomically to `target` (untouched if anything fails)."""
+    engram = ingest(sources, **options)
+    save(engram, target)
+    return engram

@@ -1,0 +1,73 @@
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from embeddenator.fs.codec import ChunkCodec
+
+CODEC = ChunkCodec()
+
+
+@pytest.mark.parametrize('size', [1, 2, 1249, 1250, 1251, 5000])
+def test_decode_inverts_encode(size):
+    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    rows = CODEC.encode(data)
+    assert rows.shape == (CODEC.chunk_count(size), 2, CODEC.words)
+    assert CODEC.decode(rows).reshape(-1)[:size].tobytes() == data
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.binary(min_size=1, max_size=4000))
+def test_round_trip_any_bytes(data):
+    assert CODEC.decode(CODEC.encode(data)).reshape(-1)[: len(data)].tobytes() == data
+
+
+def test_empty_input_has_no_chunks():
+    assert CODEC.encode(b'').shape == (0, 2, CODEC.words)
+
+
+def test_vectors_are_ternary_with_one_trit_per_bit_and_zero_padding():
+    dense = CODEC.to_dense(CODEC.encode(b'x' * 1250 + b'yz'))
+    assert set(np.unique(dense)) <= {-1, 0, 1}
+    assert np.count_nonzero(dense[0]) == 8 * 1250
+    assert np.count_nonzero(dense[1]) == 8 * 2          # the short last chunk leaves its other slots at 0
+    rows = CODEC.encode(b'q' * 10)
+    pad_bits = CODEC.words * 64 - CODEC.dim
+    assert all(int(w) >> (64 - pad_bits) == 0 for w in rows[0, :, -1])
+
+
+def test_position_binding_spreads_equal_bytes_to_different_dimensions():
+    dense = CODEC.to_dense(CODEC.encode(b'\xff\xff'))[0]
+    first, second = np.flatnonzero(dense[:]), None
+    one = CODEC.to_dense(CODEC.encode(b'\xff'))[0]
+    second = set(np.flatnonzero(dense)) - set(np.flatnonzero(one))
+    assert len(second) == 8 and not second & set(np.flatnonzero(one))
+    assert len(first) == 16
+
+
+def test_seed_scheme_is_fixed_across_processes_and_hash_seeds():
+    code = ('import hashlib; from embeddenator.fs.codec import ChunkCodec; '
+            "print(hashlib.sha256(ChunkCodec().encode(b'embeddenator').tobytes()).hexdigest())")
+    outs = {subprocess.run([sys.executable, '-c', code], env={'PYTHONHASHSEED': seed, 'PATH': ''},
+                           capture_output=True, text=True, check=True).stdout for seed in ('1', '2')}
+    assert outs == {hashlib.sha256(CODEC.encode(b'embeddenator').tobytes()).hexdigest() + '\n'}
+
+
+def test_other_parameters_give_other_vectors():
+    small = ChunkCodec(dim=4096, chunk_size=512)
+    assert small.decode(small.encode(b'abc')).reshape(-1)[:3].tobytes() == b'abc'
+    assert small.words == 64 and CODEC.words == 157
+
+
+@pytest.mark.parametrize('kwargs', [{'version': 2}, {'chunk_size': 2000}, {'chunk_size': 0}])
+def test_invalid_parameters_are_clear_errors(kwargs):
+    with pytest.raises(ValueError, match='chunk|version'):
+        ChunkCodec(**kwargs)
+
+
+def test_decode_rejects_wrong_shapes():
+    with pytest.raises(ValueError, match='shape'):
+        CODEC.decode(np.zeros((1, 2, 3), dtype=np.uint64))
