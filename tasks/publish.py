@@ -173,9 +173,16 @@ def render_report(dry_run: bool, run: str, gates: list[preflight.Gate] | None = 
             'started': None, 'generated': stamp(), 'verdict': 'fail' if failed else 'pass',
             'summary': f'{done}/{len(rows)} components ' + ('verified from the built files' if dry_run else
                                                             'published and verified'),
-            'gates': [g.as_dict() for g in gates], 'components': rows}
+            'gates': [{**g.as_dict(), 'path': _relative(g.path, ws.root)} for g in gates], 'components': rows}
     write_report(out / 'publish.md', 'publish.md.j2', data)
     return True
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return path
 
 
 def finish_run(dry_run: bool, run: str) -> bool:

@@ -115,30 +115,37 @@ def open_registry(cfg: Settings) -> Iterator[Registry]:
 # ---------------------------------------------------------------- the embedded server
 
 class LocalIndex:
-    """pypiserver on 127.0.0.1 for the duration of a `with` block (see the module docstring)."""
+    """pypiserver on 127.0.0.1 for the duration of a `with` block (see the module docstring).
+
+    Several may run at once on one folder (`doit -n 2 publish`): each has its own port, htpasswd and pidfile
+    (`server-<pid>.pid`, holding the pid of the process that started it), and only a server whose starter is
+    dead counts as an orphan.
+    """
 
     def __init__(self, folder: Path | str, timeout: float = 30.0):
         self.folder = Path(folder)
         self.packages = self.folder / 'packages'
-        self.pidfile = self.folder / 'server.pid'
         self.log = self.folder / 'server.log'
         self.timeout = timeout
         self.proc: subprocess.Popen | None = None
+        self.files: list[Path] = []
 
     def __enter__(self) -> Registry:
         self.packages.mkdir(parents=True, exist_ok=True)
-        kill_orphan(self.pidfile)
+        kill_orphans(self.folder)
         password = secrets.token_urlsafe(24)
-        htpasswd = self.folder / 'htpasswd'
-        _write_htpasswd(htpasswd, LOCAL_USER, password)
         port = free_port()
+        htpasswd = self.folder / f'htpasswd-{port}'
+        _write_htpasswd(htpasswd, LOCAL_USER, password)
         cmd = [sys.executable, '-m', 'pypiserver', 'run', '-p', str(port), '-i', '127.0.0.1',
                '-a', 'update', '-P', str(htpasswd), '--disable-fallback', '--backend', 'simple-dir',
                '--hash-algo', 'sha256', str(self.packages)]
         with open(self.log, 'ab') as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          preexec_fn=_die_with_parent)
-        self.pidfile.write_text(str(self.proc.pid), encoding='utf-8')
+        pidfile = self.folder / f'server-{self.proc.pid}.pid'
+        pidfile.write_text(f'{os.getpid()} {htpasswd.name}', encoding='utf-8')
+        self.files = [pidfile, htpasswd]
         atexit.register(self.stop)
         url = f'http://127.0.0.1:{port}'
         try:
@@ -161,8 +168,9 @@ class LocalIndex:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        if proc is not None:
-            self.pidfile.unlink(missing_ok=True)
+        for path in self.files:
+            path.unlink(missing_ok=True)
+        self.files = []
 
 
 def _write_htpasswd(path: Path, user: str, password: str) -> None:
@@ -190,22 +198,46 @@ def _die_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def kill_orphans(folder: Path) -> int:
+    """Stop the servers that killed runs left behind in `folder`; returns how many were stopped."""
+    return sum(kill_orphan(pidfile) for pidfile in sorted(folder.glob('server-*.pid')))
+
+
 def kill_orphan(pidfile: Path) -> bool:
-    """Stop a server a killed run left behind (its pid is in `pidfile` and it is still pypiserver); True if one was."""
+    """Stop the server `server-<pid>.pid` names (it holds `<starter pid> <htpasswd file>`) if its starter is dead.
+
+    A pid reused by a process other than pypiserver is left alone.
+    """
     try:
-        pid = int(pidfile.read_text(encoding='utf-8').strip())
-    except (FileNotFoundError, ValueError):
+        server = int(pidfile.stem.split('-', 1)[1])
+        starter, htpasswd = pidfile.read_text(encoding='utf-8').split()
+        starter = int(starter)
+    except (FileNotFoundError, ValueError, IndexError):
         return False
+    if _running(starter):
+        return False   # a live run (this one, or another `doit -n` worker) owns it
     pidfile.unlink(missing_ok=True)
-    try:
-        cmdline = Path(f'/proc/{pid}/cmdline').read_bytes().replace(b'\0', b' ')
-    except OSError:
+    (pidfile.parent / Path(htpasswd).name).unlink(missing_ok=True)
+    if b'pypiserver' not in _cmdline(server):
         return False
-    if b'pypiserver' not in cmdline and b'pypi-server' not in cmdline:
-        return False   # the pid was reused by something else: leave it alone
     with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
+        os.kill(server, signal.SIGTERM)
     return True
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f'/proc/{pid}/cmdline').read_bytes().replace(b'\0', b' ')
+    except OSError:
+        return b''
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != 'Z'
 
 
 def free_port() -> int:

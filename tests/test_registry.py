@@ -39,9 +39,9 @@ def test_local_index_serves_uploads_by_digest_and_stops(tmp_path, toy):
         expected = {f.name: reg.sha256_file(f) for f in toy}
         reg.wait_until_served(registry.simple_url, 'embeddenator-toy', expected, timeout=10)
         assert reg.served_files(registry.simple_url, 'embeddenator_toy') == expected
-        assert (tmp_path / 'registry' / 'server.pid').read_text() == str(pid)
+        assert (tmp_path / 'registry' / f'server-{pid}.pid').is_file()
     assert not _alive(pid)
-    assert not (tmp_path / 'registry' / 'server.pid').exists()
+    assert not (tmp_path / 'registry' / f'server-{pid}.pid').exists()
     assert registry.password not in (tmp_path / 'upload.log').read_text()
     assert registry.password not in repr(registry)
 
@@ -98,18 +98,29 @@ def test_an_orphan_server_left_by_a_killed_run_is_stopped(tmp_path):
     orphan = subprocess.Popen([sys.executable, '-m', 'pypiserver', 'run', '-p', str(reg.free_port()),
                                '-i', '127.0.0.1', '-a', '.', '-P', '.', str(packages)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    bystander = subprocess.Popen(['sleep', '30'])
+    bystander, dead = subprocess.Popen(['sleep', '30']), subprocess.Popen(['true'])
+    dead.wait()
     try:
-        pidfile = tmp_path / 'server.pid'
-        pidfile.write_text(str(bystander.pid))
-        assert not reg.kill_orphan(pidfile)        # a reused pid that is not a server is left alone
-        assert bystander.poll() is None
-        pidfile.write_text(str(orphan.pid))
-        assert reg.kill_orphan(pidfile)
-        assert orphan.wait(timeout=10) is not None
-        assert not pidfile.exists()
+        (tmp_path / 'htpasswd-1').write_text('x')
+        live_run = tmp_path / f'server-{orphan.pid}.pid'
+        live_run.write_text(f'{bystander.pid} htpasswd-1')
+        assert reg.kill_orphans(tmp_path) == 0        # its starter still runs (a parallel worker): kept
+        reused = tmp_path / f'server-{bystander.pid}.pid'
+        reused.write_text(f'{dead.pid} htpasswd-2')
+        live_run.write_text(f'{dead.pid} htpasswd-1')
+        assert reg.kill_orphans(tmp_path) == 1        # the pid reused by `sleep` is left alone
+        assert orphan.wait(timeout=10) is not None and bystander.poll() is None
+        assert list(tmp_path.glob('server-*.pid')) == [] and not (tmp_path / 'htpasswd-1').exists()
     finally:
         for proc in (orphan, bystander):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_two_servers_share_one_folder(tmp_path, toy):
+    with reg.LocalIndex(tmp_path / 'registry') as one, reg.LocalIndex(tmp_path / 'registry') as two:
+        reg.upload(one, toy[:1], tmp_path / 'upload.log')
+        reg.upload(two, toy[1:], tmp_path / 'upload.log')
+        assert set(reg.served_files(two.simple_url, 'embeddenator-toy')) == {f.name for f in toy}
+    assert sorted(p.name for p in (tmp_path / 'registry').iterdir()) == ['packages', 'server.log']
