@@ -41,6 +41,13 @@ def aligned_words(n):
     return buf[off:off + n]
 
 
+def _matrix_from_words(dim, n, words):
+    """Unpickle a PackedMatrix (its words were written by this module: no row check needed)."""
+    aligned = aligned_words(len(words))
+    aligned[:] = words
+    return PackedMatrix.from_buffer(dim, n, aligned, check=False)
+
+
 cdef class PackedMatrix:
     """N packed vectors of one dimension in one C-contiguous uint64 buffer (`words`).
 
@@ -67,6 +74,9 @@ cdef class PackedMatrix:
 
     def __len__(self):
         return self.n
+
+    def __reduce__(self):
+        return (_matrix_from_words, (self.dim, self.n, np.array(self.words)))
 
     def __repr__(self):
         return f'PackedMatrix(dim={self.dim}, n={self.n})'

@@ -140,3 +140,11 @@ def test_top_k_errors_and_empty_cases():
     assert ids.shape == (0, 2)
     with pytest.raises(TypeError):
         vsa.PackedMatrix()
+
+
+def test_pickle_round_trip_keeps_rows_and_alignment():
+    import pickle
+    m = vsa.PackedMatrix.from_dense(random_rows(5, 130, 9))
+    back = pickle.loads(pickle.dumps(m))
+    assert (back.dim, len(back)) == (130, 5) and back.words.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(back.words, m.words)
