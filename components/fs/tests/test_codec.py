@@ -15,7 +15,7 @@ CODEC = ChunkCodec()
 def test_decode_inverts_encode(size):
     data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
     rows = CODEC.encode(data)
-    assert rows.shape == (CODEC.chunk_count(size), 2, CODEC.words)
+    assert rows.shape == (CODEC.chunk_count(size), 2, CODEC.half)
     assert CODEC.decode(rows).reshape(-1)[:size].tobytes() == data
 
 
@@ -26,7 +26,7 @@ def test_round_trip_any_bytes(data):
 
 
 def test_empty_input_has_no_chunks():
-    assert CODEC.encode(b'').shape == (0, 2, CODEC.words)
+    assert CODEC.encode(b'').shape == (0, 2, CODEC.half)
 
 
 def test_vectors_are_ternary_with_one_trit_per_bit_and_zero_padding():
@@ -36,16 +36,26 @@ def test_vectors_are_ternary_with_one_trit_per_bit_and_zero_padding():
     assert np.count_nonzero(dense[1]) == 8 * 2          # the short last chunk leaves its other slots at 0
     rows = CODEC.encode(b'q' * 10)
     pad_bits = CODEC.words * 64 - CODEC.dim
-    assert all(int(w) >> (64 - pad_bits) == 0 for w in rows[0, :, -1])
+    assert all(int(w) >> (64 - pad_bits) == 0 for w in rows[0, :, CODEC.words - 1])
+    assert not rows[:, :, CODEC.words:].any()
 
 
-def test_position_binding_spreads_equal_bytes_to_different_dimensions():
-    dense = CODEC.to_dense(CODEC.encode(b'\xff\xff'))[0]
-    first, second = np.flatnonzero(dense[:]), None
-    one = CODEC.to_dense(CODEC.encode(b'\xff'))[0]
-    second = set(np.flatnonzero(dense)) - set(np.flatnonzero(one))
-    assert len(second) == 8 and not second & set(np.flatnonzero(one))
-    assert len(first) == 16
+def test_rows_are_packed_matrix_rows_of_the_same_vectors():
+    from embeddenator import vsa
+    nw, half, stride = vsa.row_layout(CODEC.dim)
+    assert (CODEC.words, CODEC.half) == (nw, half)
+    rows = CODEC.encode(np.random.default_rng(3).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    matrix = vsa.PackedMatrix.from_buffer(CODEC.dim, len(rows), rows.reshape(-1))     # checks every row
+    dense = CODEC.to_dense(rows)
+    for i in range(len(rows)):
+        assert matrix.row(i) == vsa.PackedVec.from_dense(dense[i])
+
+
+def test_position_binding_gives_equal_bytes_disjoint_supports():
+    both = set(np.flatnonzero(CODEC.to_dense(CODEC.encode(b'\xff\xff'))[0]))
+    first = set(np.flatnonzero(CODEC.to_dense(CODEC.encode(b'\xff'))[0]))
+    assert len(first) == 8 and len(both) == 16 and first < both
+    assert max(both) - min(both) > 64                  # spread over the vector, not packed side by side
 
 
 def test_seed_scheme_is_fixed_across_processes_and_hash_seeds():

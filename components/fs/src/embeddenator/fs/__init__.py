@@ -14,12 +14,13 @@ from embeddenator.fs.extract import extract, read_file
 from embeddenator.fs.hierarchy import MAX_NNZ, Sparse, prefix_shift
 from embeddenator.fs.ingest import ingest, ingest_entries, ingest_to
 from embeddenator.fs.manifest import Entry, scan
+from embeddenator.fs.query import Hit, query
 
 try:
     __version__ = _version('embeddenator-fs')
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = '0+unknown'
 
-__all__ = ['CODEC_VERSION', 'ChunkCodec', 'Engram', 'Entry', 'FsError', 'IntegrityError', 'MAX_NNZ', 'SCHEMA',
-           'Sparse', 'extract', 'ingest', 'ingest_entries', 'ingest_to', 'load', 'prefix_shift', 'read_file', 'save',
-           'scan', '__version__']
+__all__ = ['CODEC_VERSION', 'ChunkCodec', 'Engram', 'Entry', 'FsError', 'Hit', 'IntegrityError', 'MAX_NNZ', 'SCHEMA',
+           'Sparse', 'extract', 'ingest', 'ingest_entries', 'ingest_to', 'load', 'prefix_shift', 'query', 'read_file',
+           'save', 'scan', '__version__']

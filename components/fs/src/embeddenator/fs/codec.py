@@ -19,8 +19,10 @@ Seed scheme: ``slots`` are the dimensions sorted by 64-bit keys read from SHA-25
 ``b"embeddenator-fs/codec/v1/" + D + L``; nothing depends on numpy's random streams or on Python's ``hash``, so
 the same bytes give the same vectors on every machine and every numpy version.
 
-Packed layout (the vsa ``PackedVec`` bitplanes): row ``(n, 2, W)`` uint64, plane 0 = +1, plane 1 = -1, dimension
-d in bit ``d % 64`` of word ``d // 64``, ``W = ceil(D / 64)``.
+Packed layout: exactly the rows of a ``vsa.PackedMatrix`` (see ``vsa.row_layout``), as an (n, 2, H) uint64 array:
+plane 0 = +1, plane 1 = -1, dimension d in bit ``d % 64`` of word ``d // 64``, each plane ``W = ceil(D / 64)``
+words padded with zero words to ``H = 8 * ceil(W / 8)`` (whole cache lines). ``rows.reshape(-1)`` is a
+PackedMatrix buffer, so the codebook is searched by the kernels without a copy.
 """
 from __future__ import annotations
 
@@ -61,7 +63,13 @@ class ChunkCodec:
 
     @property
     def words(self) -> int:
+        """W: words holding the dimensions of one plane."""
         return -(-self.dim // 64)
+
+    @property
+    def half(self) -> int:
+        """H: words per plane including the padding to a 64-byte line (vsa.row_layout's `half`)."""
+        return 8 * -(-self.words // 8)
 
     def describe(self) -> dict:
         return {'version': self.version, 'dim': self.dim, 'chunk_size': self.chunk_size}
@@ -110,27 +118,28 @@ class ChunkCodec:
         return self.encode_chunks(chunks, lengths)
 
     def pack(self, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
-        """Unpacked planes -> packed rows (n, 2, W) uint64."""
-        out = np.empty((pos.shape[0], 2, self.words), dtype='<u8')
-        out[:, 0] = np.packbits(pos, axis=1, bitorder='little').view('<u8')
-        out[:, 1] = np.packbits(neg, axis=1, bitorder='little').view('<u8')
+        """Unpacked planes -> packed rows (n, 2, H) uint64, padding words zero."""
+        out = np.zeros((pos.shape[0], 2, self.half), dtype='<u8')
+        out[:, 0, : self.words] = np.packbits(pos, axis=1, bitorder='little').view('<u8')
+        out[:, 1, : self.words] = np.packbits(neg, axis=1, bitorder='little').view('<u8')
         return out
 
     def encode(self, data) -> np.ndarray:
-        """Packed chunk vectors (n, 2, W) uint64 of `data`, n = ceil(len / chunk_size)."""
+        """Packed chunk vectors (n, 2, H) uint64 of `data`, n = ceil(len / chunk_size)."""
         return self.pack(*self.encode_planes(data))
 
     def decode(self, rows: np.ndarray) -> np.ndarray:
         """Chunk bytes (n, chunk_size) uint8 from packed rows: a bit is 1 where its slot holds +1."""
         rows = np.asarray(rows, dtype='<u8')
-        if rows.ndim != 3 or rows.shape[1:] != (2, self.words):
-            raise ValueError(f'packed chunk rows must have shape (n, 2, {self.words}), got {rows.shape}')
-        plus = np.ascontiguousarray(rows[:, 0]).view(np.uint8)
+        if rows.ndim != 3 or rows.shape[1:] != (2, self.half):
+            raise ValueError(f'packed chunk rows must have shape (n, 2, {self.half}), got {rows.shape}')
+        plus = np.ascontiguousarray(rows[:, 0, : self.words]).view(np.uint8)
         bits = np.unpackbits(plus, axis=1, bitorder='little')
         return np.packbits(np.take(bits, self._table('slots'), axis=1), axis=1)
 
     def to_dense(self, rows: np.ndarray) -> np.ndarray:
         """Packed rows -> int8 (n, D) ternary vectors."""
-        planes = np.unpackbits(np.ascontiguousarray(rows).view(np.uint8).reshape(len(rows), 2, -1),
-                               axis=2, bitorder='little')[:, :, : self.dim]
+        words = np.ascontiguousarray(rows[:, :, : self.words])
+        planes = np.unpackbits(words.view(np.uint8).reshape(len(rows), 2, -1), axis=2, bitorder='little')
+        planes = planes[:, :, : self.dim]
         return planes[:, 0].astype(np.int8) - planes[:, 1].astype(np.int8)

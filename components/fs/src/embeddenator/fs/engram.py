@@ -26,7 +26,7 @@ class Engram:
     codec: ChunkCodec
     entries: list[Entry]
     chunk_ids: np.ndarray                 # int64: file.first .. file.first + file.count -> codebook row
-    codebook: np.ndarray                  # (m, 2, W) uint64 packed chunk vectors, unique chunks only
+    codebook: np.ndarray                  # (m, 2, H) uint64 packed chunk vectors (vsa.PackedMatrix rows), unique
     digests: np.ndarray                   # (m, 16) uint8 BLAKE2b-128 of each unique chunk's bytes
     corrections: dict[int, Correction]    # codebook row -> correction (absent: the decode is exact)
     file_vectors: list[Sparse]            # one per file entry, in entry order (thinned bundles of chunks)

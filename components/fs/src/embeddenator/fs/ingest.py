@@ -87,7 +87,7 @@ def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec
     by_entry: dict[int, list[PieceResult]] = {}
     for r in results:
         by_entry.setdefault(r.entry, []).append(r)
-    width = codec.words
+    width = codec.half
     rows = np.concatenate([r.rows for r in results]) if results else np.zeros((0, 2, width), '<u8')
     digests = np.concatenate([r.digests for r in results]) if results else np.zeros((0, 16), np.uint8)
     vectors, local_fixes, first = [], {}, 0
@@ -112,7 +112,7 @@ def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec
     tree = build([e.path for e in entries if e.kind == 'dir'], ((e.parent, v) for e, v in zip(files, vectors)),
                  codec.dim, max_nnz)
     stats = {'bytes': sum(e.size for e in files), 'recovered_bytes': sum(r.recovered for r in results),
-             'correction_bytes': sum(len(f.payload) for f in corrections.values())}
+             'correction_bytes': sum(len(f.payload) for f in corrections.values()), 'max_nnz': max_nnz}
     return Engram(codec, entries, chunk_ids, codebook, unique_digests, corrections, vectors, tree, stats)
 
 

@@ -29,7 +29,7 @@ class Piece:
 class PieceResult:
     entry: int
     offset: int
-    rows: np.ndarray                  # (n, 2, W) uint64
+    rows: np.ndarray                  # (n, 2, H) uint64
     digests: np.ndarray               # (n, 16) uint8
     corrections: dict[int, Correction]   # local chunk index -> correction
     recovered: int                    # bytes right before corrections

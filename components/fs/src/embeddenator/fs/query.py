@@ -1,0 +1,97 @@
+"""Query: which stored files and chunks look most like some bytes, by exact dot product.
+
+The query bytes are encoded with the engram's own codec. Files are ranked through an `embeddenator.retrieval`
+Index over the stored file vectors (sparse, thinned bundles of chunks); chunks are ranked by the kernels' top-k
+over the codebook itself (a zero-copy `vsa.PackedMatrix` view of the memory-mapped rows), best score per
+codebook row, ties by the smaller row. Similarity is positional: equal bytes at equal offsets within a chunk.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from embeddenator import vsa
+from embeddenator.fs.engram import Engram
+from embeddenator.fs.errors import FsError
+from embeddenator.fs.hierarchy import MAX_NNZ, Sparse, thin
+
+
+@dataclass(frozen=True)
+class Hit:
+    path: str           # os.fsdecode of the stored path
+    score: int          # dot product with the query (files: file vectors; chunks: the best query chunk)
+    chunk: int = -1     # chunks: index of the chunk within the file
+    offset: int = -1    # chunks: byte offset of the chunk within the file
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if not (k in ('chunk', 'offset') and v < 0)}
+
+
+def to_vsa(vec: Sparse, dim: int) -> 'vsa.SparseVec':
+    return vsa.SparseVec(dim, vec.idx[vec.sign > 0].astype(np.int64), vec.idx[vec.sign < 0].astype(np.int64))
+
+
+def _query_bytes(what) -> bytes:
+    if isinstance(what, (bytes, bytearray, memoryview)):
+        return bytes(what)
+    try:
+        with open(what, 'rb') as fh:
+            return fh.read()
+    except OSError as err:
+        raise FsError(f'{os.fspath(what)}: cannot read the query ({err.strerror}); check the path') from None
+
+
+def file_vector(engram: Engram, data: bytes) -> Sparse:
+    """The query's file vector, made exactly as ingest makes a stored file's."""
+    pos, neg = engram.codec.encode_planes(data)
+    total = (pos.view(np.int8) - neg.view(np.int8)).sum(axis=0, dtype=np.int32)[: engram.codec.dim]
+    return thin(total, int(engram.stats.get('max_nnz', MAX_NNZ)))
+
+
+def rank_files(engram: Engram, qvec: Sparse, k: int) -> list[Hit]:
+    from embeddenator.retrieval import Index
+    files = engram.files
+    if not files or not qvec.nnz:
+        return []
+    index = Index.from_vectors([to_vsa(v, engram.codec.dim) for v in engram.file_vectors], dim=engram.codec.dim)
+    ids, scores = index.query(to_vsa(qvec, engram.codec.dim), k=k)
+    return [Hit(os.fsdecode(files[i].path), int(s)) for i, s in zip(ids, scores)]
+
+
+def rank_chunks(engram: Engram, rows: np.ndarray, k: int) -> list[Hit]:
+    m, dim = len(engram.codebook), engram.codec.dim
+    if not m or not len(rows):
+        return []
+    book = vsa.PackedMatrix.from_buffer(dim, m, np.asarray(engram.codebook).reshape(-1), check=False)
+    queries = vsa.PackedMatrix.from_buffer(dim, len(rows), np.ascontiguousarray(rows).reshape(-1), check=False)
+    ids, scores = book.top_k_batch(queries, k)
+    best: dict[int, int] = {}
+    for row, score in zip(ids.reshape(-1).tolist(), scores.reshape(-1).tolist()):
+        best[row] = max(score, best.get(row, score))
+    top = sorted(best.items(), key=lambda rs: (-rs[1], rs[0]))[:k]
+    where = _first_use(engram, [r for r, _ in top])
+    return [Hit(os.fsdecode(where[r][0]), s, where[r][1], where[r][1] * engram.codec.chunk_size) for r, s in top]
+
+
+def _first_use(engram: Engram, rows: list[int]) -> dict[int, tuple[bytes, int]]:
+    """For codebook rows, the first (file path, chunk index) that uses each."""
+    table = np.asarray(engram.chunk_ids)
+    out = {}
+    for row in rows:
+        g = int(np.flatnonzero(table == row)[0])
+        entry = next(e for e in engram.files if e.first <= g < e.first + e.count)
+        out[row] = (entry.path, g - entry.first)
+    return out
+
+
+def query(engram: Engram, what, k: int = 5) -> dict:
+    """{'files': [Hit], 'chunks': [Hit]}: the k stored files and chunks most similar to `what` (bytes or a path)."""
+    if k < 1:
+        raise FsError(f'k={k}: ask for at least one result')
+    data = _query_bytes(what)
+    if not data:
+        raise FsError('the query is empty: give at least one byte')
+    return {'files': rank_files(engram, file_vector(engram, data), k),
+            'chunks': rank_chunks(engram, engram.codec.encode(data), k)}
