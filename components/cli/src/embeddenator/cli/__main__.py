@@ -1,19 +1,99 @@
-"""Entry point of the `embeddenator` command."""
+"""Entry point of the `embeddenator` command.
+
+Exit codes: 0 success; 1 a user error (bad arguments, a missing or unreadable path, an output that cannot be
+written, a failed ingest); 2 a data error (an engram that is corrupt or fails its checks). Errors are one
+message on stderr (and an {"error": ...} object on stdout with --json), never a traceback.
+"""
+from __future__ import annotations
+
 import argparse
 import sys
 
-from embeddenator.cli import __version__
+from embeddenator.cli import __version__, commands
+from embeddenator.cli.output import emit
+
+OK, USER_ERROR, DATA_ERROR = 0, 1, 2
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(USER_ERROR, f'{self.prog}: error: {message}\n')
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='embeddenator', description='Holographic filesystem and ternary VSA tools.')
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument('--json', action='store_true', help='print one JSON object for scripts')
+    parser = Parser(prog='embeddenator', description='Holographic filesystem and ternary VSA tools.',
+                    epilog='exit codes: 0 ok, 1 user error, 2 data error (corrupt engram)')
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND', parser_class=Parser, required=True)
+
+    p = sub.add_parser('ingest', parents=[common], help='encode files and folders into an engram',
+                       description='Encode SRC (a folder: its contents; several: each under its name) into ENGRAM.')
+    p.add_argument('sources', nargs='+', metavar='SRC', help='files or folders to ingest')
+    p.add_argument('-o', '--output', required=True, metavar='ENGRAM', help='engram file to write (atomically)')
+    p.add_argument('--workers', type=int, default=None, metavar='N', help='worker processes (default: CPUs, max 4)')
+    p.set_defaults(run=commands.ingest)
+
+    p = sub.add_parser('extract', parents=[common], help='recreate the tree held by an engram',
+                       description='Recreate the tree in DIR; every file is checked against its SHA-256.')
+    p.add_argument('engram', metavar='ENGRAM')
+    p.add_argument('-o', '--output', required=True, metavar='DIR', help='folder to extract into (created)')
+    p.add_argument('--force', action='store_true', help='replace files that already exist in DIR')
+    p.set_defaults(run=commands.extract)
+
+    p = sub.add_parser('query', parents=[common], help='find the stored files and chunks most like a file',
+                       description='Rank stored files and chunks by similarity to QUERY_FILE.')
+    p.add_argument('engram', metavar='ENGRAM')
+    p.add_argument('query', metavar='QUERY_FILE')
+    p.add_argument('-k', type=int, default=5, metavar='N', help='results of each kind (default 5)')
+    p.set_defaults(run=commands.query)
+
+    p = sub.add_parser('info', parents=[common], help='what an engram holds',
+                       description='Summarise ENGRAM: codec, counts, sizes, storage overhead.')
+    p.add_argument('engram', metavar='ENGRAM')
+    p.set_defaults(run=commands.info)
+
+    p = sub.add_parser('export', parents=[common], help='write an engram\'s vectors as .npz, .json or .npy',
+                       description='Export the vectors of ENGRAM for other tools; the format follows FILE\'s suffix.')
+    p.add_argument('engram', metavar='ENGRAM')
+    p.add_argument('-o', '--output', required=True, metavar='FILE', help='.npz, .json or .npy')
+    p.set_defaults(run=commands.export)
     return parser
 
 
+def classify(err: BaseException) -> int | None:
+    """Exit code for an expected error, None for a bug (which keeps its traceback)."""
+    from embeddenator.fs import FsError, IntegrityError
+    from embeddenator.interop import InteropError
+    from embeddenator.io import FormatError
+    if isinstance(err, (FormatError, IntegrityError)):
+        return DATA_ERROR
+    if isinstance(err, (FsError, InteropError, OSError)):
+        return USER_ERROR
+    return None
+
+
 def main(argv=None) -> int:
-    build_parser().parse_args(argv)
-    return 0
+    args = build_parser().parse_args(argv)
+    show = not args.json
+    try:
+        result, lines = args.run(args, show)
+    except KeyboardInterrupt:
+        print('embeddenator: interrupted', file=sys.stderr)
+        return 130
+    except Exception as err:    # noqa: BLE001 - expected errors become messages; anything else is re-raised
+        code = classify(err)
+        if code is None:
+            raise
+        message = str(err) if not isinstance(err, OSError) else f'{err.filename or ""}: {err.strerror}'
+        print(f'embeddenator {args.command}: {message}', file=sys.stderr)
+        if args.json:
+            emit({'error': message, 'kind': 'data' if code == DATA_ERROR else 'user'}, True, [])
+        return code
+    emit(result, args.json, lines)
+    return OK
 
 
 if __name__ == '__main__':

@@ -1,0 +1,88 @@
+"""The commands: each takes the parsed arguments and returns (result for --json, lines for people)."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from embeddenator import fs
+from embeddenator.cli.output import megabytes, table
+from embeddenator.cli.progress import Progress
+
+
+def _writable_target(path: str, what: str) -> None:
+    """Fail before the work, not after it, when the output cannot be written."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise fs.FsError(f'{path}: the folder {folder} does not exist; create it or choose another {what}')
+    if not os.access(folder, os.W_OK):
+        raise fs.FsError(f'{path}: the folder {folder} is not writable; choose another {what}')
+
+
+def _storage(engram: fs.Engram, size: int) -> dict:
+    data = engram.summary()['bytes']
+    return {'engram_bytes': size, 'overhead_percent': round(100 * (size - data) / data, 1) if data else None}
+
+
+def ingest(args, show: bool) -> tuple[dict, list[str]]:
+    _writable_target(args.output, 'output file')
+    bar = Progress('ingest', show)
+    start = time.perf_counter()
+    try:
+        engram = fs.ingest_to(args.sources, args.output, workers=args.workers, progress=bar)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start
+    summary = engram.summary()
+    result = {'engram': args.output, **summary, **_storage(engram, os.path.getsize(args.output)),
+              'seconds': round(seconds, 3), 'mb_per_s': round(summary['bytes'] / 1e6 / seconds, 2)}
+    lines = [f'ingested {summary["files"]} files, {summary["dirs"]} dirs, {summary["symlinks"]} symlinks '
+             f'({megabytes(summary["bytes"])}) into {args.output} in {seconds:.2f} s '
+             f'({result["mb_per_s"]} MB/s)',
+             f'{summary["chunks"]} chunks, {summary["unique_chunks"]} unique, {summary["corrections"]} corrected; '
+             f'engram {megabytes(result["engram_bytes"])}']
+    return result, lines
+
+
+def extract(args, show: bool) -> tuple[dict, list[str]]:
+    engram = fs.load(args.engram)
+    bar = Progress('extract', show)
+    start = time.perf_counter()
+    try:
+        written = fs.extract(engram, args.output, force=args.force, progress=bar)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start
+    result = {'engram': args.engram, 'output': args.output, 'bytes': written, 'entries': len(engram.entries),
+              'files': len(engram.files), 'verified': True, 'seconds': round(seconds, 3)}
+    return result, [f'extracted {len(engram.entries)} entries ({megabytes(written)}) to {args.output}; '
+                    f'every file matched its SHA-256 ({seconds:.2f} s)']
+
+
+def query(args, show: bool) -> tuple[dict, list[str]]:
+    engram = fs.load(args.engram)
+    hits = fs.query(engram, args.query, k=args.k)
+    result = {'engram': args.engram, 'query': args.query, 'k': args.k,
+              'files': [h.to_json() for h in hits['files']], 'chunks': [h.to_json() for h in hits['chunks']]}
+    lines = ['files:', *table([[h.score, h.path] for h in hits['files']], ['score', 'path']), '', 'chunks:',
+             *table([[h.score, h.chunk, h.offset, h.path] for h in hits['chunks']],
+                    ['score', 'chunk', 'offset', 'path'])]
+    return result, lines
+
+
+def info(args, show: bool) -> tuple[dict, list[str]]:
+    engram = fs.load(args.engram)
+    summary = engram.summary()
+    result = {'engram': args.engram, **summary, **_storage(engram, os.path.getsize(args.engram))}
+    lines = [f'{k}: {v}' for k, v in sorted(result.items()) if k != 'codec']
+    lines.insert(0, 'codec: version {version}, dim {dim}, chunk {chunk_size} bytes'.format(**summary['codec']))
+    return result, lines
+
+
+def export(args, show: bool) -> tuple[dict, list[str]]:
+    from embeddenator import interop
+    _writable_target(args.output, 'output file')
+    written = interop.export_engram(fs.load(args.engram), args.output)
+    return written, [f'exported {written["files"]} file vectors, {written["sub_engrams"]} sub-engrams'
+                     + (f', {written["chunks"]} chunk vectors' if written['chunks'] else '')
+                     + f' to {args.output} ({written["format"]})']

@@ -1,0 +1,94 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from embeddenator.cli.__main__ import DATA_ERROR, OK, USER_ERROR, build_parser, main
+
+
+@pytest.fixture
+def src(tmp_path):
+    root = tmp_path / 'src'
+    (root / 'd').mkdir(parents=True)
+    (root / 'd' / 'a.txt').write_bytes(b'alpha beta gamma\n' * 200)
+    (root / 'b.bin').write_bytes(os.urandom(5000))
+    return root
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ingest_info_query_extract_export_in_json(src, tmp_path, capsys):
+    engram = tmp_path / 'e.engram'
+    code, out, _ = run(capsys, 'ingest', src, '-o', engram, '--json', '--workers', '1')
+    ingest = json.loads(out)
+    assert code == OK and ingest['files'] == 2 and ingest['bytes'] == 200 * 17 + 5000
+    assert ingest['recovered_bytes'] == ingest['bytes'] and ingest['overhead_percent'] > 0
+    code, out, _ = run(capsys, 'info', engram, '--json')
+    assert code == OK and json.loads(out)['unique_chunks'] == ingest['unique_chunks']
+    code, out, _ = run(capsys, 'query', engram, src / 'd' / 'a.txt', '-k', '1', '--json')
+    assert code == OK and json.loads(out)['files'][0]['path'] == 'd/a.txt'
+    code, out, _ = run(capsys, 'extract', engram, '-o', tmp_path / 'out', '--json')
+    assert code == OK and json.loads(out)['verified'] is True
+    assert (tmp_path / 'out' / 'b.bin').read_bytes() == (src / 'b.bin').read_bytes()
+    code, out, _ = run(capsys, 'export', engram, '-o', tmp_path / 'v.json', '--json')
+    assert code == OK and json.loads(out)['files'] == 2 and (tmp_path / 'v.json').exists()
+
+
+def test_human_output_through_a_pipe_has_no_progress_bar(src, tmp_path):
+    out = subprocess.run([sys.executable, '-m', 'embeddenator.cli', 'ingest', str(src), '-o',
+                          str(tmp_path / 'e.engram'), '--workers', '1'], capture_output=True, text=True)
+    assert out.returncode == OK and out.stdout.startswith('ingested 2 files') and out.stderr == ''
+
+
+@pytest.mark.parametrize('argv, code, message', [
+    (['ingest', 'missing-dir', '-o', 'e.engram'], USER_ERROR, 'cannot read the source'),
+    (['ingest', '.', '-o', 'no/such/folder/e.engram'], USER_ERROR, 'does not exist'),
+    (['info', 'missing.engram'], USER_ERROR, 'no such engram'),
+    (['query', 'e.engram', 'missing.txt'], USER_ERROR, 'cannot read the query'),
+    (['export', 'e.engram', '-o', 'v.csv'], USER_ERROR, 'unknown export suffix'),
+    (['info', 'bad.engram'], DATA_ERROR, 'bad.engram'),
+])
+def test_errors_are_messages_with_exit_codes(tmp_path, src, capsys, monkeypatch, argv, code, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'bad.engram').write_bytes(b'EDN1' + bytes(100))
+    main(['ingest', str(src), '-o', 'e.engram', '--workers', '1'])
+    capsys.readouterr()
+    got, out, err = run(capsys, *argv)
+    assert got == code
+    assert message in err and 'Traceback' not in err
+
+
+def test_json_errors_are_objects(tmp_path, capsys):
+    code, out, _ = run(capsys, 'info', tmp_path / 'missing.engram', '--json')
+    assert code == USER_ERROR and json.loads(out) == {'error': f'{tmp_path / "missing.engram"}: no such engram; '
+                                                               'check the path', 'kind': 'user'}
+
+
+def test_every_command_has_help(capsys):
+    for command in ('ingest', 'extract', 'query', 'info', 'export'):
+        with pytest.raises(SystemExit) as stop:
+            build_parser().parse_args([command, '--help'])
+        assert stop.value.code == 0
+        assert 'usage: embeddenator ' + command in capsys.readouterr().out
+
+
+def test_progress_bar_draws_only_on_a_terminal():
+    import io
+
+    from embeddenator.cli.progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        bar = Progress('ingest', stream=stream)
+        bar(50, 100)
+        bar.close()
+    assert '50%' in tty.getvalue() and pipe.getvalue() == ''
