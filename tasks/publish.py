@@ -21,11 +21,10 @@ from tasks.package import distributions, report_path
 from tasks.registry import RegistryError, open_registry, remote_registry, served_files
 from tasks.release import (PublishError, Release, Steps, Verifier, dry_run_release, manifest_scripts,
                            publish_release, stamp)
-from tasks.reporting import write_report
+from tasks.reporting import replace_file, write_report
 from tasks.tagging import TagError
 from tasks.verify import VerifyError
 
-DEFAULT_IDENTITY = None     # setup.cfg [embeddenator] tag-identity supplies the fallback
 #: One id per doit process: the records and the shared venv of this run.
 RUN_ID = f'{time.strftime("%Y%m%dT%H%M%S", time.gmtime())}-{os.getpid()}'
 FAILURES = (PublishError, RegistryError, VerifyError, TagError)
@@ -95,7 +94,7 @@ def publish_component(name: str, dry_run: bool, run: str) -> bool:
             gates, record['warnings'] = check_preflight(ws.root, dry_run)
             record.update(_dry_run(rel, verifier))
         else:
-            identity = tagging.tagger_identity(ws.root, cfg.get('tag-identity', DEFAULT_IDENTITY))
+            identity = tagging.tagger_identity(ws.root, cfg.get('tag-identity'))
             gates = preflight.read_gates(cfg.path(cfg.reports))
             with open_registry(cfg) as registry:
                 steps = Steps(root=ws.root, identity=identity, verifier=verifier,
@@ -146,7 +145,6 @@ def _read_record(out: Path, name: str) -> dict | None:
 
 
 def _write_record(out: Path, record: dict) -> None:
-    from tasks.reporting import replace_file
     replace_file(_record_path(out, record['component']), json.dumps(record, indent=2, sort_keys=True) + '\n')
 
 
