@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 
@@ -67,6 +67,7 @@ include "checks.pxi"
 include "sparse.pxi"
 include "packed.pxi"
 include "blocks.pxi"
+include "threads.pxi"
 include "matrix.pxi"
 include "ops.pxi"
 

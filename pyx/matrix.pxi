@@ -1,31 +1,5 @@
 # PackedMatrix: a codebook of packed vectors in one 64-byte aligned buffer, and exact top-k over it.
 
-# Below this many words (1 MiB) a scan is over before a second thread would have started.
-cdef Py_ssize_t _PARALLEL_WORDS = 1 << 17
-# Rows per work item of the parallel scan: large enough to amortise scheduling, small enough that the two
-# cores balance when other processes steal one of them.
-cdef Py_ssize_t _CHUNK_ROWS = 1024
-
-
-def _default_threads():
-    env = os.environ.get('OMP_NUM_THREADS', '')
-    return max(1, int(env)) if env.isdigit() else max(1, os.cpu_count() or 1)
-
-
-cdef int _threads = _default_threads()
-
-
-def set_num_threads(n):
-    """Threads used by top_k scans of large codebooks (default: OMP_NUM_THREADS, else every core)."""
-    global _threads
-    _threads = max(1, _int_arg(n, 'n'))
-
-
-def get_num_threads():
-    """Threads used by top_k scans of large codebooks."""
-    return _threads
-
-
 def row_layout(dim):
     """(nw, half, stride) of a PackedMatrix row: nw = ceil(dim / 64) words per plane, each plane padded to
     `half` words (a multiple of 8, one cache line), stride = 2 * half words per row."""
@@ -227,16 +201,29 @@ cdef class PackedMatrix:
         cdef int path = _path
         cdef const uint64_t *base = self.base
         cdef size_t stride = self.stride, nw = self.nw
-        cdef int nt = _threads if n * self.stride >= _PARALLEL_WORDS else 1
+        cdef int nt = _scan_threads(n * self.stride), tid
         cdef Py_ssize_t c, r0, r1, q, nchunks = (n + _CHUNK_ROWS - 1) // _CHUNK_ROWS
+        cdef double t0 = _now()
+        cdef double first[64]
+        cdef double last[64]
+        for tid in range(_MAX_THREADS):
+            first[tid] = last[tid] = 0.0
         # SAFETY: base holds n rows and qb nq rows of `stride` words (class invariant / built or checked above);
         # sc holds nq * n scores; each prange iteration scans its own row range [r0, r1), so threads write
-        # disjoint score slots; then each query's selection reads its own n scores and writes its own kk slots.
+        # disjoint score slots; first / last hold _MAX_THREADS >= nt slots, each thread writing only its own.
         with nogil:
             for c in prange(nchunks, num_threads=nt, schedule='dynamic'):
+                tid = threadid()
+                if first[tid] == 0.0:
+                    first[tid] = _now()
                 r0 = c * _CHUNK_ROWS
                 r1 = min(r0 + _CHUNK_ROWS, n)
                 krn_scan(path, base, stride, nw, r0, r1, qb, nq, &sc[0], n)
-            for q in prange(nq, num_threads=min(nt, nq), schedule='static'):
+                last[tid] = _now()
+        _note_balance(first, last, nt, t0)
+        nt = min(_scan_threads(n * self.stride), nq)
+        # SAFETY: each query's selection reads its own n scores of sc and writes its own kk slots of oi / os_.
+        with nogil:
+            for q in prange(nq, num_threads=nt, schedule='static'):
                 krn_select_topk(&sc[q * n], n, kk, &oi[q * kk], &os_[q * kk])
         return ids, out

@@ -120,27 +120,3 @@ cdef PackedVec _bundle_many_packed(list vs):
         free(pos)
         free(neg)
     return _packed(first.dim, _readonly(p), _readonly(n))
-
-
-def read_words(words, threads=None):
-    """XOR of every word of a 1-D uint64 array, read on `threads` cores (default: the top_k setting).
-
-    It only reads, as fast as the cores can load: the benchmark's measure of the machine's read bandwidth.
-    """
-    w = _word_array(words, len(words), 'words')
-    cdef const uint64_t[::1] mw = w
-    cdef Py_ssize_t n = mw.shape[0], c, r0, r1
-    cdef Py_ssize_t nchunks = (n + _CHUNK_ROWS * 256 - 1) // (_CHUNK_ROWS * 256)
-    cdef int nt = _threads if threads is None else max(1, _int_arg(threads, 'threads'))
-    cdef int path = _path
-    cdef uint64_t x = 0
-    if n == 0:
-        return 0
-    # SAFETY: mw holds n > 0 words; each prange iteration reads its own [r0, r1) range; x is a reduction
-    # variable (each thread has its own copy, combined at the end).
-    with nogil:
-        for c in prange(nchunks, num_threads=nt, schedule='dynamic'):
-            r0 = c * _CHUNK_ROWS * 256
-            r1 = min(r0 + _CHUNK_ROWS * 256, n)
-            x ^= krn_xor_words(path, &mw[r0], r1 - r0)
-    return int(x)

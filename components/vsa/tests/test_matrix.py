@@ -148,3 +148,14 @@ def test_pickle_round_trip_keeps_rows_and_alignment():
     back = pickle.loads(pickle.dumps(m))
     assert (back.dim, len(back)) == (130, 5) and back.words.ctypes.data % 64 == 0
     np.testing.assert_array_equal(back.words, m.words)
+
+
+@pytest.mark.parametrize('first, last, unbalanced', [
+    ([0.0001, 0.0002], [0.0100, 0.0101], False),     # both started at once and finished together
+    ([0.0001, 0.0000], [0.0100, 0.0000], True),      # the helper never got a chunk
+    ([0.0001, 0.0050], [0.0100, 0.0101], True),      # the helper started 5 ms late
+    ([0.0001, 0.0002], [0.0100, 0.0400], True),      # the helper finished 30 ms behind
+])
+def test_scan_thread_balance_rule(first, last, unbalanced):
+    from embeddenator.vsa import _kernels
+    assert _kernels._is_unbalanced(first, last, 0.0) is unbalanced
