@@ -14,6 +14,7 @@ from typing import Iterable
 
 from tasks.build import extension_targets
 from tasks.config import settings, workspace
+from tasks.integration_report import report_inputs, test_and_report
 from tasks.test_report import summary_task
 from tasks.workspace import Component, Workspace
 
@@ -98,9 +99,10 @@ def task_integration():
     junit = junit_path('integration')
     comps = list(ws.components.values())
     inputs = {f for c in comps for f in component_files(ws, c)} | set(extension_targets(comps))
+    report = junit.with_suffix('.md')
     return {
-        'actions': [(run_pytest, ['integration', str(suite), str(junit)])],
-        'file_dep': sorted(str(f) for f in inputs | set(source_files([suite]))),
-        'targets': [str(junit)],
+        'actions': [(test_and_report, [str(suite), str(junit), str(report)])],
+        'file_dep': sorted(str(f) for f in inputs | set(source_files([suite])) | set(map(Path, report_inputs()))),
+        'targets': [str(junit), str(report), str(report.with_suffix('.json'))],
         'clean': True,
     }

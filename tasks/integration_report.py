@@ -1,0 +1,107 @@
+"""`integration` report: pass/fail per area of the integration suite, from its JUnit XML.
+
+An area is one test module of tests/integration; the table below names each in the report's words, in the order
+the report lists them. A module missing from the table is still reported, under its own name, so a new test file
+can never be silently left out.
+"""
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tasks.reporting import write_report
+
+TEMPLATE = 'integration.md.j2'
+
+AREAS = (                                           # test module -> what it proves
+    ('test_vsa_retrieval', 'VSA to retrieval'),
+    ('test_retrieval_fs', 'retrieval to fs'),
+    ('test_fs_interop', 'fs to interop'),
+    ('test_io_obs', 'io and obs standalone'),
+    ('test_cli_end_to_end', 'every CLI command end to end'),
+    ('test_error_recovery', 'error recovery (index corruption, failing worker, SIMD fallback)'),
+    ('test_namespace', 'one namespace, seven distributions'),
+)
+
+
+class IntegrationReportError(Exception):
+    """The JUnit file is missing or unreadable; the message names it and the task that writes it."""
+
+
+@dataclass
+class Area:
+    module: str
+    title: str
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return 'fail' if self.failed or not self.passed else 'pass'
+
+
+def read_cases(junit: Path) -> list[tuple[str, str, str, float]]:
+    """(module, test name, outcome, seconds) of every test case in a pytest JUnit file."""
+    try:
+        root = ET.parse(junit).getroot()
+    except (OSError, ET.ParseError) as err:
+        raise IntegrationReportError(f'{junit}: cannot read the JUnit report ({err}); run `doit integration`') from None
+    out = []
+    for case in root.iter('testcase'):
+        module = case.get('classname', '').split('.')[-1] or '?'
+        outcome = ('failed' if case.find('failure') is not None or case.find('error') is not None
+                   else 'skipped' if case.find('skipped') is not None else 'passed')
+        out.append((module, case.get('name', '?'), outcome, float(case.get('time', 0))))
+    return out
+
+
+def summarize(cases: list[tuple[str, str, str, float]]) -> dict:
+    """The report's data: one row per area, the verdict and a one-line summary."""
+    titles = dict(AREAS)
+    areas: dict[str, Area] = {m: Area(m, t) for m, t in AREAS}
+    for module, name, outcome, seconds in cases:
+        area = areas.setdefault(module, Area(module, titles.get(module, module)))
+        setattr(area, outcome, getattr(area, outcome) + 1)
+        area.seconds += seconds
+        if outcome == 'failed':
+            area.failures.append(name)
+    rows = [a for a in areas.values() if a.passed or a.failed or a.skipped or a.module in titles]
+    failing = [a.title for a in rows if a.verdict == 'fail']
+    passed = sum(a.passed for a in rows)
+    summary = (f'{sum(a.verdict == "pass" for a in rows)}/{len(rows)} areas pass; {passed} tests passed, '
+               f'{sum(a.failed for a in rows)} failed, {sum(a.skipped for a in rows)} skipped')
+    if failing:
+        summary += f'; failing: {", ".join(failing)}'
+    return {'verdict': 'fail' if failing else 'pass', 'summary': summary,
+            'areas': [{**asdict(a), 'seconds': round(a.seconds, 2), 'verdict': a.verdict} for a in rows]}
+
+
+def write_integration_report(junit: str, markdown: str):
+    """Action: render the per-area report of `junit` to `markdown` and its JSON twin."""
+    try:
+        data = summarize(read_cases(Path(junit)))
+    except IntegrationReportError as err:
+        print(err, file=sys.stderr)
+        return False
+    write_report(Path(markdown), TEMPLATE, data)
+    print(f'integration report: {data["summary"]}', file=sys.stderr)
+    return data['verdict'] == 'pass'
+
+
+def test_and_report(suite: str, junit: str, markdown: str):
+    """Action: run the suite, then write the report whether it passed or not (a failing run is worth reading)."""
+    from tasks.test import run_pytest     # tasks.test wires this action in: import it late, not at module load
+    tests_ok = run_pytest('integration', suite, junit)
+    if not Path(junit).exists():
+        return False
+    return write_integration_report(junit, markdown) and tests_ok
+
+
+def report_inputs() -> list[str]:
+    """What the report step reads besides the JUnit file: this module and its template."""
+    return [__file__, str(Path(__file__).resolve().parent.parent / 'templates' / TEMPLATE)]

@@ -1,0 +1,50 @@
+import json
+
+from tasks.integration_report import AREAS, read_cases, summarize, write_integration_report
+
+JUNIT = '''<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="4">
+<testcase classname="tests.integration.test_vsa_retrieval" name="test_a" time="0.5"/>
+<testcase classname="tests.integration.test_retrieval_fs" name="test_b" time="0.25">
+  <failure message="boom">trace</failure></testcase>
+<testcase classname="tests.integration.test_retrieval_fs" name="test_c" time="0.25"><skipped/></testcase>
+<testcase classname="tests.integration.test_brand_new" name="test_d" time="1"/>
+</testsuite></testsuites>'''
+
+
+def test_cases_are_read_per_module_with_outcomes(tmp_path):
+    (tmp_path / 'i.xml').write_text(JUNIT)
+    assert read_cases(tmp_path / 'i.xml') == [('test_vsa_retrieval', 'test_a', 'passed', 0.5),
+                                              ('test_retrieval_fs', 'test_b', 'failed', 0.25),
+                                              ('test_retrieval_fs', 'test_c', 'skipped', 0.25),
+                                              ('test_brand_new', 'test_d', 'passed', 1.0)]
+
+
+def test_a_failure_fails_its_area_and_the_verdict_and_unknown_modules_still_show(tmp_path):
+    (tmp_path / 'i.xml').write_text(JUNIT)
+    data = summarize(read_cases(tmp_path / 'i.xml'))
+    rows = {a['module']: a for a in data['areas']}
+    assert data['verdict'] == 'fail' and 'retrieval to fs' in data['summary']
+    assert rows['test_retrieval_fs']['failures'] == ['test_b'] and rows['test_vsa_retrieval']['verdict'] == 'pass'
+    assert rows['test_brand_new']['title'] == 'test_brand_new'
+    assert rows['test_io_obs']['verdict'] == 'fail'           # an area that ran no test does not pass
+    assert [a['module'] for a in data['areas']][:len(AREAS)] == [m for m, _ in AREAS]
+
+
+def test_all_areas_passing_is_a_pass():
+    cases = [(module, 'test_x', 'passed', 0.1) for module, _ in AREAS]
+    assert summarize(cases)['verdict'] == 'pass'
+
+
+def test_report_and_json_twin_are_written(tmp_path):
+    (tmp_path / 'i.xml').write_text(JUNIT)
+    assert write_integration_report(str(tmp_path / 'i.xml'), str(tmp_path / 'integration.md')) is False
+    doc = json.loads((tmp_path / 'integration.json').read_text())
+    assert doc['verdict'] == 'fail' and doc['summary']
+    text = (tmp_path / 'integration.md').read_text()
+    assert '**Verdict: fail**' in text and 'test_retrieval_fs::test_b' in text
+
+
+def test_missing_junit_is_a_one_line_failure(tmp_path, capsys):
+    assert write_integration_report(str(tmp_path / 'none.xml'), str(tmp_path / 'r.md')) is False
+    assert 'doit integration' in capsys.readouterr().err and not (tmp_path / 'r.md').exists()
