@@ -93,7 +93,7 @@ def write_integration_report(junit: str, markdown: str):
     return data['verdict'] == 'pass'
 
 
-def test_and_report(suite: str, junit: str, markdown: str):
+def run_and_report(suite: str, junit: str, markdown: str):
     """Action: run the suite, then write the report whether it passed or not (a failing run is worth reading)."""
     from tasks.test import run_pytest     # tasks.test wires this action in: import it late, not at module load
     tests_ok = run_pytest('integration', suite, junit)

@@ -14,7 +14,7 @@ from typing import Iterable
 
 from tasks.build import extension_targets
 from tasks.config import settings, workspace
-from tasks.integration_report import report_inputs, test_and_report
+from tasks.integration_report import report_inputs, run_and_report
 from tasks.test_report import summary_task
 from tasks.workspace import Component, Workspace
 
@@ -101,7 +101,7 @@ def task_integration():
     inputs = {f for c in comps for f in component_files(ws, c)} | set(extension_targets(comps))
     report = junit.with_suffix('.md')
     return {
-        'actions': [(test_and_report, [str(suite), str(junit), str(report)])],
+        'actions': [(run_and_report, [str(suite), str(junit), str(report)])],
         'file_dep': sorted(str(f) for f in inputs | set(source_files([suite])) | set(map(Path, report_inputs()))),
         'targets': [str(junit), str(report), str(report.with_suffix('.json'))],
         'clean': True,
