@@ -47,7 +47,7 @@ def check_inventory(root: str) -> dict:
                                    dict(c.cython_directives)) for c in ws.components.values() if c.extensions]
     found = findings(inventories)
     files = [{'file': i.file, 'sites': len(i.sites), 'reviewed': i.reviewed, 'notes': i.notes,
-              'unreviewed': [s.line for s in i.findings]} for i in inventories]
+              'unreviewed': [s.line for s in i.findings], 'invariants': list(i.invariants)} for i in inventories]
     sites, reviewed = sum(f['sites'] for f in files), sum(f['reviewed'] for f in files)
     summary = f'{sites} sites in {len(files)} files, {reviewed} reviewed, {len(found)} without SAFETY:'
     return _result(not found, summary, files=files, sites=sites, reviewed=reviewed,

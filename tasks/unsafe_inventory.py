@@ -50,6 +50,7 @@ class Site:
 class FileInventory:
     file: str
     sites: tuple[Site, ...]
+    invariants: tuple[str, ...] = ()     # the text of each SAFETY: comment, in file order
 
     @property
     def reviewed(self) -> int:
@@ -347,7 +348,25 @@ def scan_source(text: str, file: str) -> FileInventory:
     covered = reviewed_lines(lines, cython)
     sites = tuple(Site(file, i + 1, tuple(k), i in covered or _in_safety_header(lines, i), lines[i].raw.strip())
                   for i, k in sorted(kinds.items()))
-    return FileInventory(file, sites)
+    return FileInventory(file, sites, invariants(lines))
+
+
+def invariants(lines: Sequence[Line]) -> tuple[str, ...]:
+    """What each SAFETY: comment says (from the marker to the end of its comment or docstring), deduplicated."""
+    out: list[str] = []
+    text: list[str] = []
+    for ln in [*lines, Line('', '', '', '')]:
+        part = ln.comment if ln.comment.strip() else ln.string
+        if part.strip() and (text or 'SAFETY:' in part):
+            text.append(part[part.index('SAFETY:') + 7:] if not text else part.strip().lstrip('*'))
+            if ln.comment_only or (not ln.code.strip() and ln.string):
+                continue
+        if text:
+            note = ' '.join(' '.join(text).replace('*/', ' ').split()).strip(' *"')
+            if note and note not in out:
+                out.append(note)
+            text = []
+    return tuple(out)
 
 
 def _in_safety_header(lines: Sequence[Line], i: int) -> bool:
@@ -376,7 +395,16 @@ def manifest_sites(text: str, file: str, directives: dict, table: str = 'tool.em
             _comment_above(raw, i) for i in (at, header) if i is not None)
         line = (at if at is not None else header or 0) + 1
         sites.append(Site(file, line, ('directive',), documented, f'{key} = {str(unsafe).lower()} (module-wide)'))
-    return FileInventory(file, tuple(sites))
+    return FileInventory(file, tuple(sites), _comment_block(raw, header) if sites else ())
+
+
+def _comment_block(raw: list[str], i: int | None) -> tuple[str, ...]:
+    """The TOML comment lines directly above line `i`, joined into one note."""
+    text: list[str] = []
+    while i and raw[i - 1].lstrip().startswith('#'):
+        i -= 1
+        text.insert(0, raw[i].strip().lstrip('#').strip())
+    return (' '.join(text),) if text else ()
 
 
 def _toml_key_line(raw: list[str], header: int | None, key: str) -> int | None:

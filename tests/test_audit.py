@@ -63,7 +63,7 @@ def passing_checks():
     return {
         'inventory': {'verdict': 'pass', 'summary': '3 sites', 'sites': 3, 'reviewed': 3, 'findings': [],
                       'files': [{'file': 'pyx/k.pyx', 'sites': 3, 'reviewed': 3, 'notes': 'nogil 3',
-                                 'unreviewed': []}]},
+                                 'unreviewed': [], 'invariants': ['p holds n words']}]},
         'sanitizers': {'verdict': 'pass', 'summary': 'no report', 'available': True, 'imported': ['m from s'],
                        'runs': [{'what': 'tests', 'status': 0, 'log': 'l'}], 'reports': []},
         'memcheck': {'verdict': 'pass', 'summary': '0 errors', 'ran': True, 'paths': ['scalar'],
@@ -87,7 +87,7 @@ def test_report_signs_off_only_without_findings(tmp_path, capsys):
     assert write_audit(write_checks(tmp_path, checks), str(md), str(posture)) is True
     data = json.loads(md.with_suffix('.json').read_text())
     assert data['verdict'] == 'pass' and data['summary'].startswith('3 unsafe sites, 3 reviewed')
-    assert '| `pyx/k.pyx` | 3 | 3 | nogil 3 |' in md.read_text() and posture.is_file()
+    assert '| `pyx/k.pyx` | 3 | 3 | nogil 3 |' in md.read_text() and '- p holds n words' in posture.read_text()
     checks['inventory'].update(verdict='fail', findings=['pyx/k.pyx:7: nogil without a SAFETY: comment'])
     assert write_audit(write_checks(tmp_path, checks), str(md), str(posture)) is False
     err = capsys.readouterr().err

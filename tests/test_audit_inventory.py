@@ -232,6 +232,7 @@ def test_manifest_directives_are_one_site_each_reviewed_when_documented():
     inv = manifest_sites(text, 'c/pyproject.toml', {'language_level': 3, 'boundscheck': False,
                                                     'wraparound': True, 'cdivision': True})
     assert [(s.line, s.reviewed) for s in inv.sites] == [(7, True), (9, True)]
+    assert inv.invariants == ('Checks are off for speed; EMBEDDENATOR_DEBUG=1 turns them back on.',)
     bare = manifest_sites(MANIFEST.format(comment=''), 'c/pyproject.toml', {'boundscheck': False})
     assert [(s.where, s.reviewed) for s in bare.sites] == [('c/pyproject.toml:6', False)]
 
@@ -241,3 +242,23 @@ def test_findings_are_sorted_and_inventory_counts_them():
     b = scan('# SAFETY: ok\nwith nogil:\n    pass\nx = <int *>p\n', 'a.pyx')
     assert [s.where for s in findings([a, b])] == ['a.pyx:4', 'b.pyx:1']
     assert (len(b.sites), b.reviewed, b.notes) == (2, 1, 'cast 1, nogil 1')
+
+
+def test_invariants_are_the_safety_comments_text_in_order():
+    inv = scan('''
+        /* SAFETY: w points to n words;
+         * the tail is scalar. */
+        static uint64_t f(const uint64_t *w, size_t n);
+        // plain comment
+        int x = 1;  // SAFETY: x is a plain int
+        ''', 'k.h')
+    assert inv.invariants == ('w points to n words; the tail is scalar.', 'x is a plain int')
+    doc = scan('''
+        cdef int f(int *p) nogil:
+            """Reads p.
+
+            SAFETY: p points to one int.
+            """
+            return p[0]
+        ''')
+    assert doc.invariants == ('p points to one int.',)
