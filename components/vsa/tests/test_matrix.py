@@ -159,3 +159,17 @@ def test_pickle_round_trip_keeps_rows_and_alignment():
 def test_scan_thread_balance_rule(first, last, unbalanced):
     from embeddenator.vsa import _kernels
     assert _kernels._is_unbalanced(first, last, 0.0) is unbalanced
+
+
+def test_from_buffer_at_an_unaligned_file_offset(path, tmp_path):
+    """A codebook after an 8-byte header: the buffer is not 64-byte aligned, and every path still reads it."""
+    rows = random_rows(11, 200, 5)
+    m = vsa.PackedMatrix.from_dense(rows)
+    file = tmp_path / 'codebook.bin'
+    file.write_bytes(b'HEADER!!' + m.words.tobytes())
+    mapped = np.memmap(file, dtype=np.uint64, mode='r', offset=8)
+    view = vsa.PackedMatrix.from_buffer(200, 11, mapped)
+    assert view.words.ctypes.data % 64 != 0
+    queries = [vsa.PackedVec.from_dense(r) for r in rows[:3]]
+    for got, want in zip(view.top_k_batch(queries, 11), m.top_k_batch(queries, 11)):
+        np.testing.assert_array_equal(got, want)
