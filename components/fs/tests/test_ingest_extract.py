@@ -130,3 +130,20 @@ def test_killing_a_worker_fails_the_ingest_and_keeps_the_previous_engram(tmp_pat
 def test_unwritable_target_keeps_the_previous_engram(tree, tmp_path):
     with pytest.raises(fs.FsError, match='cannot write the engram'):
         fs.ingest_to(tree, tmp_path / 'missing-dir' / 't.engram', workers=1)
+
+
+def test_an_engram_inside_its_sources_is_not_ingested_into_itself(tree):
+    target = tree / 'self.engram'
+    fs.ingest_to(tree, target, workers=1)
+    again = fs.ingest_to(tree, target, workers=1)
+    assert b'self.engram' not in {e.path for e in again.entries}
+
+
+def test_entries_under_a_stored_symlink_are_refused(tree, tmp_path):
+    engram = fs.ingest(tree, workers=1)
+    hello = next(e for e in engram.entries if e.path == b'a/hello.txt')
+    engram.entries.append(fs.Entry(b'link/escape.txt', 'file', 0o644, 0, size=hello.size, sha256=hello.sha256,
+                                   first=hello.first, count=hello.count))
+    with pytest.raises(fs.IntegrityError, match='under a stored symlink'):
+        fs.extract(engram, tmp_path / 'out')
+    assert not (tree / 'a' / 'escape.txt').exists()

@@ -17,6 +17,7 @@ from embeddenator import obs
 from embeddenator.fs.corrections import apply_correction, digest
 from embeddenator.fs.engram import Engram
 from embeddenator.fs.errors import FsError, IntegrityError
+from embeddenator.fs.hierarchy import ancestors
 from embeddenator.fs.manifest import Entry, check_relative
 
 BLOCK_CHUNKS = 4096
@@ -86,8 +87,14 @@ def extract(engram: Engram, out_dir, force: bool = False,
     with obs.timer('fs_extract_seconds', 'time to extract a tree'):
         try:
             os.makedirs(root, exist_ok=True)
+            links: set[bytes] = set()
             for entry in engram.entries:
                 check_relative(entry.path)
+                if any(p in links for p in ancestors(entry.path)):
+                    raise IntegrityError(f'{os.fsdecode(entry.path)}: lies under a stored symlink; extracting it '
+                                         'would write outside the output folder')
+                if entry.kind == 'symlink':
+                    links.add(entry.path)
                 _place(engram, entry, os.path.join(root, entry.path), force)
                 done += entry.size if entry.kind == 'file' else 0
                 if progress and entry.kind == 'file':

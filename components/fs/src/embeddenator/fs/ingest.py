@@ -135,7 +135,10 @@ def ingest(sources, **options) -> Engram:
 
 
 def ingest_to(sources, target, **options) -> Engram:
-    """Ingest, then write the engram atomically to `target` (untouched if anything fails)."""
-    engram = ingest(sources, **options)
+    """Ingest, then write the engram atomically to `target` (untouched if anything fails).
+
+    A previous engram at `target` inside the sources is not ingested into the new one.
+    """
+    engram = ingest_entries(scan(sources, exclude=[target]), **options)
     save(engram, target)
     return engram

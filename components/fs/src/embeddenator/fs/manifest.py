@@ -89,7 +89,14 @@ def _entry(full: bytes, rel: bytes, st: os.stat_result) -> Entry:
     raise FsError(f'{os.fsdecode(full)}: not a regular file, directory or symlink; leave it out of the sources')
 
 
-def _walk(full: bytes, rel: bytes, out: list[Entry]) -> None:
+def _stat_or_none(path):
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _walk(full: bytes, rel: bytes, out: list[Entry], skip: frozenset) -> None:
     try:
         names = sorted(os.listdir(full))
     except OSError as err:
@@ -97,15 +104,21 @@ def _walk(full: bytes, rel: bytes, out: list[Entry]) -> None:
     for name in names:
         child, child_rel = os.path.join(full, name), (rel + b'/' + name if rel else name)
         st = os.lstat(child)
+        if (st.st_dev, st.st_ino) in skip:
+            continue
         out.append(_entry(child, child_rel, st))
         if stat.S_ISDIR(st.st_mode):
-            _walk(child, child_rel, out)
+            _walk(child, child_rel, out, skip)
 
 
-def scan(sources) -> list[Entry]:
-    """Entries of `sources`: a lone directory contributes its contents; several sources, each under its own name."""
+def scan(sources, exclude=()) -> list[Entry]:
+    """Entries of `sources`: a lone directory contributes its contents; several sources, each under its own name.
+
+    Files in `exclude` (paths; typically the engram being written) are left out wherever they appear.
+    """
     if isinstance(sources, (str, bytes, os.PathLike)):
         sources = [sources]
+    skip = frozenset((st.st_dev, st.st_ino) for st in map(_stat_or_none, exclude) if st is not None)
     sources = [os.fsencode(Path(src)) for src in sources]
     entries: list[Entry] = []
     for full in sources:
@@ -115,11 +128,11 @@ def scan(sources) -> list[Entry]:
             raise FsError(f'{os.fsdecode(full)}: cannot read the source ({err.strerror}); check the path') from None
         name = os.path.basename(os.path.abspath(full))
         if stat.S_ISDIR(st.st_mode) and len(sources) == 1:
-            _walk(full, b'', entries)
+            _walk(full, b'', entries, skip)
             continue
         entries.append(_entry(full, name, st))
         if stat.S_ISDIR(st.st_mode):
-            _walk(full, name, entries)
+            _walk(full, name, entries, skip)
     seen: dict[bytes, Entry] = {}
     for entry in entries:
         if entry.path in seen:
