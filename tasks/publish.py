@@ -67,13 +67,31 @@ def check_preflight(root: Path, dry_run: bool) -> tuple[list[preflight.Gate], li
         raise PublishError('; '.join(f'gate {g.name} failed: {g.summary} ({g.path})' for g in failed) +
                            '; fix it, re-run its task, then publish')
     dirty = tagging.dirty_paths(root)
-    if dirty:
-        message = (f'the git tree is not clean ({len(dirty)} paths, e.g. {", ".join(dirty[:3])}); commit or remove '
-                   f'them: a release is built from a commit')
+    inside = release_paths(dirty)
+    if inside:
+        message = (f'the git tree is not clean where the release is built from ({len(inside)} paths, e.g. '
+                   f'{", ".join(inside[:3])}); commit or remove them: a release is built from a commit')
         if not dry_run:
             raise PublishError(message)
         warnings.append(message)
+    if len(dirty) > len(inside):
+        outside = [p for p in dirty if p not in inside]
+        warnings.append(f'{len(outside)} changed paths outside the released files (e.g. {", ".join(outside[:3])})')
+    for warning in warnings:
+        print(f'publish: warning: {warning}', file=sys.stderr)
     return gates, warnings
+
+
+def release_paths(paths: list[str]) -> list[str]:
+    """The paths that go into a component's archives: under its declared paths, except its CHANGELOG.md.
+
+    Tasks of the run itself write tracked files outside them (a changelog that loses its draft mark once tagged, a
+    benchmark baseline for a new machine); those cannot make the archives differ from the tagged commit.
+    """
+    ws = workspace()
+    owned = [p.rstrip('/') + '/' for c in ws.components.values() for p in c.paths]
+    changelogs = {(c.root / 'CHANGELOG.md').relative_to(ws.root).as_posix() for c in ws.components.values()}
+    return [p for p in paths if p not in changelogs and any(p.startswith(o) for o in owned)]
 
 
 def publish_component(name: str, dry_run: bool, run: str) -> bool:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tasks import config
-from tasks.publish import task_publish
+from tasks.publish import release_paths, task_publish
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,3 +37,12 @@ def test_each_component_waits_for_its_dependencies(workspace_root, dry_run):
     assert set(tasks['report']['task_dep']) == {f'publish:{n}' for n in ws.components}
     out = 'publishing/dry-run/' if dry_run else 'publishing/publish'
     assert any(out in t for t in tasks['report']['targets'])
+
+
+def test_only_changes_to_released_files_block_a_release(workspace_root):
+    vsa = next(c for c in workspace_root.components.values() if c.extensions)
+    own = vsa.root.relative_to(workspace_root.root).as_posix()
+    shared = next(p for p in vsa.paths if p != own)             # vsa's kernels live outside its folder
+    inside = [f'{own}/src/x.py', f'{shared}/kernel.h', f'{own}/pyproject.toml']
+    outside = [f'{own}/CHANGELOG.md', 'benchmarks/baselines.json', 'README.md', f'{own}x/file']
+    assert release_paths(inside + outside) == inside
