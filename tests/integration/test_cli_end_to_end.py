@@ -7,7 +7,7 @@ import pytest
 
 from conftest import run_cli
 
-COMMANDS = ('ingest', 'extract', 'query', 'info', 'export')
+COMMANDS = ('ingest', 'extract', 'query', 'info', 'export', 'bench')
 
 
 @pytest.fixture(scope='module')
@@ -76,3 +76,10 @@ def test_user_errors_are_messages_with_exit_codes(tmp_path, argv, code, needle):
     (tmp_path / 'junk.engram').write_bytes(b'not an engram at all' * 10)
     got, out, err = run_cli(*argv, cwd=tmp_path)
     assert got == code and needle in err and 'Traceback' not in err
+
+
+def test_bench_reports_speed_on_the_tree(tree):
+    code, out, err = run_cli('bench', tree / 'json', '--json')
+    result = json.loads(out)
+    assert code == 0, err
+    assert result['verified'] and result['recovered_fraction'] == 1.0 and result['ingest_mb_s'] > 0

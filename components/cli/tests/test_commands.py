@@ -40,6 +40,15 @@ def test_ingest_info_query_extract_export_in_json(src, tmp_path, capsys):
     assert code == OK and json.loads(out)['files'] == 2 and (tmp_path / 'v.json').exists()
 
 
+def test_bench_measures_and_keeps_nothing(src, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, 'bench', src, '--workers', '1', '--json')
+    result = json.loads(out)
+    assert code == OK and result['verified'] and result['files'] == 2 and result['recovered_fraction'] == 1.0
+    assert result['ingest_mb_s'] > 0 and result['extract_mb_s'] > 0 and result['overhead_percent'] > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['src']
+
+
 def test_human_output_through_a_pipe_has_no_progress_bar(src, tmp_path):
     out = subprocess.run([sys.executable, '-m', 'embeddenator.cli', 'ingest', str(src), '-o',
                           str(tmp_path / 'e.engram'), '--workers', '1'], capture_output=True, text=True)
@@ -71,7 +80,7 @@ def test_json_errors_are_objects(tmp_path, capsys):
 
 
 def test_every_command_has_help(capsys):
-    for command in ('ingest', 'extract', 'query', 'info', 'export'):
+    for command in ('ingest', 'extract', 'query', 'info', 'export', 'bench'):
         with pytest.raises(SystemExit) as stop:
             build_parser().parse_args([command, '--help'])
         assert stop.value.code == 0

@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('engram', metavar='ENGRAM')
     p.add_argument('-o', '--output', required=True, metavar='FILE', help='.npz, .json or .npy')
     p.set_defaults(run=commands.export)
+
+    p = sub.add_parser('bench', parents=[common], help='measure ingest and extract speed on your own files',
+                       description='Ingest SRC into a temporary engram, extract it again, and report MB/s, '
+                                   'storage overhead and verification; nothing is kept.')
+    p.add_argument('sources', nargs='+', metavar='SRC', help='files or folders to measure')
+    p.add_argument('--workers', type=int, default=None, metavar='N', help='worker processes (default: CPUs, max 4)')
+    p.set_defaults(run=commands.bench)
     return parser
 
 
