@@ -217,6 +217,7 @@ def task_publish(dry_run=False):
     ws, cfg = workspace(), settings()
     gates = preflight.gate_tasks(cfg.get('publish-runs-gates', 'yes').lower() not in ('no', 'false', '0'))
     out = out_dir(dry_run)
+    docs = ['apidocs'] if 'apidocs' in preflight.defined_tasks() else []   # the docs.rs check, when loaded
     # first: a group dict yielded after its subtasks would replace the group and lose their task_dep
     yield {'name': None, 'doc': 'publish every component in dependency order: gates, upload, wait until served, '
                                 'verify, tag'}
@@ -229,7 +230,7 @@ def task_publish(dry_run=False):
             'file_dep': [str(report_path(name).with_suffix('.json')), *map(str, distributions(comp))],
             'targets': [str(out / 'components' / f'{name}.json')],
             'uptodate': [False],   # the index and the tags decide what is left to do, not doit's state
-            'task_dep': [*gates, *(f'publish:{dep}' for dep in comp.deps)],
+            'task_dep': [*gates, *(f'{task}:{name}' for task in docs), *(f'publish:{dep}' for dep in comp.deps)],
         }
     yield {
         'name': 'report',   # component names cannot collide: a component's folder is lowercase a-z0-9_
