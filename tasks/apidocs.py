@@ -14,7 +14,7 @@ from doit.tools import config_changed
 
 from tasks.build import extension_targets
 from tasks.config import settings, workspace
-from tasks.package import release_files, source_env
+from tasks.package import importable, release_files, source_env
 
 DOCFORMAT = 'markdown'
 
@@ -49,7 +49,7 @@ def task_apidocs():
             'doc': f'pdoc {comp.import_name} -> {index.relative_to(ws.root)}',
             'actions': [(render_docs, [name])],
             'file_dep': [str(f) for f in sorted({*release_files(ws.root, list(comp.paths)),
-                                                 *extension_targets([comp])}) if f.suffix != '.md'],
+                                                 *extension_targets(importable(comp))}) if f.suffix != '.md'],
             'targets': [str(index)],
             'uptodate': [config_changed({'pdoc': installed_version('pdoc'), 'docformat': DOCFORMAT})],
             'clean': True,

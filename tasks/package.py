@@ -259,7 +259,13 @@ def package_inputs(comp: Component) -> list[Path]:
     changelog = comp.root / 'CHANGELOG.md'
     if changelog.exists() or 'changelog' in defined_tasks():
         files.add(changelog)   # written by changelog:<name> when that stage is loaded
-    return sorted(files | set(extension_targets([comp])))
+    return sorted(files | set(extension_targets(importable(comp))))
+
+
+def importable(comp: Component) -> list[Component]:
+    """The component and everything it imports: their compiled extensions must exist before it is imported."""
+    ws = workspace()
+    return [comp, *(ws.components[d] for d in sorted(ws.closure(comp.name)))]
 
 
 def task_package():
