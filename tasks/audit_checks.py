@@ -76,30 +76,39 @@ def check_sanitizers(root: str, build_dir: str, suite: list[str], timeout: float
     for old in logs.glob('*'):
         old.unlink()   # reports of an earlier run must not count in this one
     env = sanitize.sanitizer_env(staged, runtime, logs, [GUARD_DIR])
-    junit = build / 'junit.xml'
-    tests = [str(c.root / 'tests') for c in comps] + list(suite)
-    status = sanitize.run_logged([sys.executable, '-m', 'pytest', *tests, '-q', '-p', 'no:cacheprovider', '-p', GUARD,
-                                  f'--junitxml={junit}'], env, logs / 'pytest.log', timeout)
-    runs = [{'what': 'tests', 'status': status, 'log': _rel(logs / 'pytest.log', root)}]
+    # One pytest run per suite: each folder has its own conftest.py, which one run would import only once.
+    groups = {c.name: [str(c.root / 'tests')] for c in comps}
+    if suite:
+        groups['integration'] = list(suite)
+    runs = []
+    for name, tests in groups.items():
+        log, junit = logs / f'pytest-{name}.log', logs / f'junit-{name}.xml'
+        status = sanitize.run_logged([sys.executable, '-m', 'pytest', *tests, '-q', '-p', 'no:cacheprovider',
+                                      '-p', GUARD, f'--junitxml={junit}'], env, log, timeout)
+        runs.append({'what': f'{name} tests', 'status': status, 'log': _rel(log, root), 'junit': str(junit)})
     if (root / WORKOUT).is_file():
         status = sanitize.run_logged([sys.executable, str(root / WORKOUT)], env, logs / 'workout.log', timeout)
         workout = _last_json((logs / 'workout.log').read_text(encoding='utf-8', errors='replace')) or {}
         runs.append({'what': f'kernel workout ({workout.get("operations", "?")} operations on '
                              f'{", ".join(workout.get("paths", [])) or "no path"})', 'status': status,
                      'log': _rel(logs / 'workout.log', root)})
-    return _sanitizer_result(root, logs, junit, runs, staged)
+    return _sanitizer_result(logs, runs, staged)
 
 
-def _sanitizer_result(root: Path, logs: Path, junit: Path, runs: list[dict], staged) -> dict:
+def _sanitizer_result(logs: Path, runs: list[dict], staged) -> dict:
     reports = sanitize.sanitizer_reports(logs)
     record = logs / 'imported.txt'
     text = record.read_text(encoding='utf-8') if record.is_file() else ''
-    imported = [line.split(': ', 1)[1] for line in text.splitlines() if line.startswith('sanitized module: ')]
-    try:
-        counts = junit_counts('sanitizers', junit)
-        tests = f'{counts.passed} passed, {counts.failed} failed, {counts.skipped} skipped'
-    except SummaryError:
-        tests = 'no test results (the run stopped before pytest wrote them)'
+    imported = sorted({line.split(': ', 1)[1] for line in text.splitlines() if line.startswith('sanitized module: ')})
+    found = []
+    for run in runs:
+        junit = run.pop('junit', None)
+        try:
+            found += [junit_counts(run['what'], Path(junit))] if junit else []
+        except SummaryError:     # the run stopped before pytest wrote it: its status says so
+            pass
+    tests = (f'{sum(c.passed for c in found)} passed, {sum(c.failed for c in found)} failed, '
+             f'{sum(c.skipped for c in found)} skipped')
     locations = [loc for r in reports for loc in sanitize.report_locations(r)]
     failed_runs = [r['what'] for r in runs if r['status'] != 0]
     ok = not reports and not failed_runs and len(imported) == sum(len(s.modules) for s in staged)
