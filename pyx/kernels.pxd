@@ -64,8 +64,8 @@ cdef extern from "blocks.h" nogil:
                              int64_t *oid, uint64_t *op_, uint64_t *on)
 
 cdef extern from "topk.h" nogil:
-    # SAFETY: rows holds >= r1 rows and queries nq rows of `stride` words (PackedMatrix layout); scores holds
-    # nq * n values; concurrent calls must use disjoint [r0, r1) ranges.
+    # SAFETY: rows holds n rows and queries nq prepared rows of `stride` words (PackedMatrix layout); scores
+    # holds nq * n values; concurrent calls must use disjoint [r0, r1) ranges.
     void krn_scan(int path, const uint64_t *rows, size_t stride, size_t nw, size_t r0, size_t r1,
                   const uint64_t *queries, size_t nq, int64_t *scores, size_t n)
     # SAFETY: scores holds n values, ids/out hold k <= n values.
