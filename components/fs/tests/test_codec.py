@@ -72,7 +72,18 @@ def test_other_parameters_give_other_vectors():
     assert small.words == 64 and CODEC.words == 157
 
 
-@pytest.mark.parametrize('kwargs', [{'version': 2}, {'chunk_size': 2000}, {'chunk_size': 0}])
+def test_superposed_codec_puts_several_bits_in_each_trit_and_decodes_most_of_them():
+    codec = ChunkCodec(chunk_size=2500)
+    assert codec.overlap == 2
+    data = bytes(range(256)) * 9 + b'tail'
+    dense = codec.to_dense(codec.encode(data))
+    assert np.count_nonzero(dense[0]) < codec.dim                 # disagreeing pairs cancel to 0
+    decoded = codec.decode(codec.encode(data)).reshape(-1)[: len(data)]
+    right = np.mean(np.unpackbits(decoded) == np.unpackbits(np.frombuffer(data, np.uint8)))
+    assert 0.6 < right < 1.0                                      # a tie loses a 1 bit: about 3 in 4 bits survive
+
+
+@pytest.mark.parametrize('kwargs', [{'version': 2}, {'chunk_size': 20_000}, {'chunk_size': 0}])
 def test_invalid_parameters_are_clear_errors(kwargs):
     with pytest.raises(ValueError, match='chunk|version'):
         ChunkCodec(**kwargs)

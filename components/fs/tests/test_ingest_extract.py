@@ -147,3 +147,13 @@ def test_entries_under_a_stored_symlink_are_refused(tree, tmp_path):
     with pytest.raises(fs.IntegrityError, match='under a stored symlink'):
         fs.extract(engram, tmp_path / 'out')
     assert not (tree / 'a' / 'escape.txt').exists()
+
+
+def test_a_lossy_codec_is_made_exact_by_the_correction_store(tree, tmp_path):
+    engram = fs.ingest(tree, codec=fs.ChunkCodec(chunk_size=2500), workers=1)
+    summary = engram.summary()
+    assert summary['corrections'] > 0 and summary['recovered_bytes'] < summary['bytes']
+    assert {f.kind for f in engram.corrections.values()} <= {'flips', 'block', 'verbatim'}
+    fs.save(engram, tmp_path / 'lossy.engram')
+    fs.extract(fs.load(tmp_path / 'lossy.engram'), tmp_path / 'out')
+    _same_tree(tree, tmp_path / 'out')

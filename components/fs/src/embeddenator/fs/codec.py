@@ -34,6 +34,7 @@ import numpy as np
 CODEC_VERSION = 1
 DEFAULT_DIM = 10_000
 DEFAULT_CHUNK = 1250
+MAX_OVERLAP = 8
 _SEED_PREFIX = b'embeddenator-fs/codec/v'
 
 
@@ -57,9 +58,14 @@ class ChunkCodec:
         if self.version != CODEC_VERSION:
             raise ValueError(f'chunk codec version {self.version} is not supported '
                              f'(this build reads {CODEC_VERSION})')
-        if not 1 <= self.chunk_size <= 0xFFFF or 8 * self.chunk_size > self.dim:
+        if not 1 <= self.chunk_size <= 0xFFFF or self.overlap > MAX_OVERLAP:
             raise ValueError(f'chunk_size={self.chunk_size} needs 1 <= chunk_size <= 65535 and '
-                             f'8 * chunk_size <= dim={self.dim} (one trit per bit)')
+                             f'8 * chunk_size <= {MAX_OVERLAP} * dim={self.dim} (at most {MAX_OVERLAP} bits per trit)')
+
+    @property
+    def overlap(self) -> int:
+        """Bits superposed in one dimension: 1 (exact decode) when 8 * chunk_size <= dim."""
+        return -(-8 * self.chunk_size // self.dim)
 
     @property
     def words(self) -> int:
@@ -74,16 +80,28 @@ class ChunkCodec:
     def describe(self) -> dict:
         return {'version': self.version, 'dim': self.dim, 'chunk_size': self.chunk_size}
 
-    def _table(self, name: str) -> np.ndarray:
+    def _table(self, name: str):
         if not self._tables:
             label = _SEED_PREFIX + f'{self.version}/{self.dim}/{self.chunk_size}'.encode()
-            slots = seeded_order(label, self.dim)[: 8 * self.chunk_size].astype(np.intp)
+            terms = 8 * self.chunk_size
+            if self.overlap == 1:
+                slots = seeded_order(label, self.dim)[:terms]
+            else:                       # a permutation of the terms folded onto the dimensions: balanced load
+                slots = seeded_order(label, terms) % self.dim
+            slots = slots.astype(np.intp)
             padded = self.words * 64
-            gather = np.full(padded, 8 * self.chunk_size, dtype=np.intp)   # unused dims read a zero column
-            gather[slots] = np.arange(slots.size)
+            gathers = []                # gathers[j][d]: the j-th term landing on dimension d, else the zero column
+            order = np.argsort(slots, kind='stable')
+            rank = np.empty(terms, dtype=np.intp)
+            starts = np.searchsorted(slots[order], slots[order])
+            rank[order] = np.arange(terms) - starts
+            for j in range(self.overlap):
+                gather = np.full(padded, terms, dtype=np.intp)
+                gather[slots[rank == j]] = np.flatnonzero(rank == j)
+                gathers.append(gather)
             used = np.zeros(padded, dtype=np.uint8)
             used[slots] = 1
-            self._tables.update(slots=slots, gather=gather, used=used)
+            self._tables.update(slots=slots, gathers=gathers, used=used)
         return self._tables[name]
 
     def chunk_count(self, nbytes: int) -> int:
@@ -102,12 +120,25 @@ class ChunkCodec:
         n, size = chunks.shape
         bits = np.zeros((n, 8 * size + 1), dtype=np.uint8)          # last column: the zero read by unused dims
         bits[:, :-1] = np.unpackbits(chunks, axis=1)
-        pos = np.take(bits, self._table('gather'), axis=1)
+        if self.overlap > 1:
+            return self._superpose(bits, lengths)
+        pos = np.take(bits, self._table('gathers')[0], axis=1)
         neg = pos ^ self._table('used')
         slots = self._table('slots')
         for i in np.flatnonzero(lengths < size):                     # short chunks: unused slots stay 0
             neg[i, slots[8 * lengths[i]:]] = 0
         return pos, neg
+
+    def _superpose(self, bits: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Several bits per dimension: the sign of their +-1 sum (0 on a tie): lossy, repaired by corrections."""
+        signed = bits.view(np.int8) * np.int8(2) - np.int8(1)
+        signed[:, -1] = 0
+        for i in np.flatnonzero(lengths < self.chunk_size):
+            signed[i, 8 * lengths[i]: -1] = 0
+        total = np.take(signed, self._table('gathers')[0], axis=1)
+        for gather in self._table('gathers')[1:]:
+            total += np.take(signed, gather, axis=1)
+        return (total > 0).view(np.uint8), (total < 0).view(np.uint8)
 
     def encode_planes(self, data) -> tuple[np.ndarray, np.ndarray]:
         """Unpacked bitplanes (pos, neg) of the chunks of `data` (bytes-like)."""

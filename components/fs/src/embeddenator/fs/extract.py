@@ -2,13 +2,14 @@
 
 Files are decoded in blocks of chunks and written as they come (memory stays bounded for any file size); corrected
 chunks are checked against their BLAKE2b digest; a file whose SHA-256 does not match is removed and the
-extraction fails with `IntegrityError`. Directory modes and mtimes are set last, deepest first, because writing
-into a directory changes its mtime.
+extraction fails with `IntegrityError`. Files are written by a few threads. Directory modes and mtimes are set
+last, deepest first, because writing into a directory changes its mtime.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
@@ -21,6 +22,7 @@ from embeddenator.fs.hierarchy import ancestors
 from embeddenator.fs.manifest import Entry, check_relative
 
 BLOCK_CHUNKS = 4096
+WRITERS = 4                     # threads writing files during extraction
 
 
 def file_blocks(engram: Engram, entry: Entry, block: int = BLOCK_CHUNKS):
@@ -79,26 +81,42 @@ def _place(engram: Engram, entry: Entry, target: bytes, force: bool) -> None:
         _write_file(engram, entry, target)
 
 
-def extract(engram: Engram, out_dir, force: bool = False,
-            progress: Callable[[int, int], None] | None = None) -> int:
-    """Recreate the tree under `out_dir` (created if missing); returns the number of bytes written."""
+def _check_paths(entries: list[Entry]) -> None:
+    """Refuse, before anything is written, paths that escape or lie under a stored symlink."""
+    links: set[bytes] = set()
+    for entry in entries:
+        check_relative(entry.path)
+        if any(p in links for p in ancestors(entry.path)):
+            raise IntegrityError(f'{os.fsdecode(entry.path)}: lies under a stored symlink; extracting it would '
+                                 'write outside the output folder')
+        if entry.kind == 'symlink':
+            links.add(entry.path)
+
+
+def extract(engram: Engram, out_dir, force: bool = False, progress: Callable[[int, int], None] | None = None,
+            threads: int = WRITERS) -> int:
+    """Recreate the tree under `out_dir` (created if missing); returns the number of bytes written.
+
+    Folders and symlinks are made first, in manifest order; files are then decoded and written by `threads`
+    threads (creating a file is mostly waiting on the filesystem, and numpy and hashlib release the GIL).
+    """
     root = os.fsencode(out_dir)
-    total, done = engram.summary()['bytes'], 0
+    files = [e for e in engram.entries if e.kind == 'file']
+    total, done = sum(e.size for e in files), 0
+    _check_paths(engram.entries)
     with obs.timer('fs_extract_seconds', 'time to extract a tree'):
         try:
             os.makedirs(root, exist_ok=True)
-            links: set[bytes] = set()
             for entry in engram.entries:
-                check_relative(entry.path)
-                if any(p in links for p in ancestors(entry.path)):
-                    raise IntegrityError(f'{os.fsdecode(entry.path)}: lies under a stored symlink; extracting it '
-                                         'would write outside the output folder')
-                if entry.kind == 'symlink':
-                    links.add(entry.path)
-                _place(engram, entry, os.path.join(root, entry.path), force)
-                done += entry.size if entry.kind == 'file' else 0
-                if progress and entry.kind == 'file':
-                    progress(done, total)
+                if entry.kind != 'file':
+                    _place(engram, entry, os.path.join(root, entry.path), force)
+            with ThreadPoolExecutor(max(1, threads)) as pool:
+                jobs = [pool.submit(_place, engram, e, os.path.join(root, e.path), force) for e in files]
+                for entry, job in zip(files, jobs):
+                    job.result()
+                    done += entry.size
+                    if progress:
+                        progress(done, total)
             for entry in sorted((e for e in engram.entries if e.kind == 'dir'), key=lambda e: -e.path.count(b'/')):
                 target = os.path.join(root, entry.path)
                 os.chmod(target, entry.mode)

@@ -69,15 +69,27 @@ def thin(acc: np.ndarray, max_nnz: int = MAX_NNZ) -> Sparse:
     return Sparse(nz.astype(np.int32), np.sign(acc[nz]).astype(np.int8))
 
 
-def _accumulate(accs: dict[bytes, np.ndarray], batch: list[tuple[bytes, Sparse]], dim: int) -> None:
-    """Add a batch of (prefix, vector) pairs into per-prefix int32 sums with one bincount."""
-    names = sorted({p for p, _ in batch})
-    local = {p: i for i, p in enumerate(names)}
-    idx = np.concatenate([v.idx.astype(np.int64) + local[p] * dim for p, v in batch])
-    sign = np.concatenate([v.sign for _, v in batch]).astype(np.float64)
-    sums = np.rint(np.bincount(idx, weights=sign, minlength=len(names) * dim)).astype(np.int32)
-    for p, row in zip(names, sums.reshape(len(names), dim)):
-        accs[p] = accs[p] + row if p in accs else row
+class _Sums:
+    """One int32 row of sums per directory prefix, grown by doubling; batches are added with one `np.add.at`."""
+
+    def __init__(self, dim: int):
+        self.dim, self.rows, self.data = dim, {}, np.zeros((16, dim), dtype=np.int32)
+
+    def row(self, prefix: bytes) -> int:
+        if prefix not in self.rows:
+            if len(self.rows) == len(self.data):
+                self.data = np.concatenate([self.data, np.zeros_like(self.data)])
+            self.rows[prefix] = len(self.rows)
+        return self.rows[prefix]
+
+    def add(self, batch: list[tuple[bytes, 'Sparse']]) -> None:
+        rows = np.fromiter((self.row(p) for p, _ in batch), dtype=np.int64, count=len(batch))
+        sizes = np.fromiter((v.idx.size for _, v in batch), dtype=np.int64, count=len(batch))
+        keys = np.concatenate([v.idx for _, v in batch]).astype(np.int64) + np.repeat(rows * self.dim, sizes)
+        np.add.at(self.data.reshape(-1), keys, np.concatenate([v.sign for _, v in batch]).astype(np.int32))
+
+    def pop(self, prefix: bytes) -> np.ndarray:
+        return self.data[self.rows[prefix]].copy() if prefix in self.rows else np.zeros(self.dim, dtype=np.int32)
 
 
 def ancestors(path: bytes) -> list[bytes]:
@@ -93,25 +105,25 @@ def build(dirs: Iterable[bytes], items: Iterable[tuple[bytes, Sparse]], dim: int
           batch: int = 4096) -> dict[bytes, Sparse]:
     """Sub-engram per directory prefix (b'' = root) from (parent prefix, file vector) pairs and the directories.
 
-    Items are consumed as a stream and summed in batches, so memory is one int32 row per directory.
+    Items are consumed as a stream and summed in batches, so memory is one int32 row per directory (plus one
+    batch of items).
     """
-    accs: dict[bytes, np.ndarray] = {}
+    sums = _Sums(dim)
     prefixes = {b''} | set(dirs)
     pending: list[tuple[bytes, Sparse]] = []
     for parent, vec in items:
         pending.append((parent, vec))
         if len(pending) >= batch:
-            _accumulate(accs, pending, dim)
+            sums.add(pending)
             pending = []
     if pending:
-        _accumulate(accs, pending, dim)
-    for p in list(prefixes | set(accs)):
+        sums.add(pending)
+    for p in list(prefixes | set(sums.rows)):
         prefixes.update([p, *ancestors(p)])
     out: dict[bytes, Sparse] = {}
     for prefix in sorted(prefixes, key=lambda p: (-p.count(b'/') - bool(p), p)):   # deepest first
-        out[prefix] = thin(accs.pop(prefix, np.zeros(dim, dtype=np.int32)), max_nnz)
+        out[prefix] = thin(sums.pop(prefix), max_nnz)
         if prefix:
-            parent = prefix.rpartition(b'/')[0]
-            moved = out[prefix].shifted(prefix_shift(prefix, dim), dim).to_dense(dim).astype(np.int32)
-            accs[parent] = accs[parent] + moved if parent in accs else moved
+            moved = out[prefix].shifted(prefix_shift(prefix, dim), dim)
+            sums.add([(prefix.rpartition(b'/')[0], Sparse(moved.idx, moved.sign))])
     return dict(sorted(out.items()))
