@@ -14,6 +14,9 @@ Encoding (version 1), for a chunk of L bytes in dimension D (defaults: L = 1250,
   times as many dimensions, about a fifth of the bytes still decode wrong), so the overlap happens one level up,
   in the file and directory bundles used for search, never in the codebook that extraction reads.
 - A short last chunk leaves its unused slots at 0. Padding bits of the packed words are 0.
+- *Superposed settings* (``8 L > D``, ``overlap`` = ceil(8 L / D) <= 8 bits per trit): ``slots`` is a seeded
+  permutation of ``range(8 L)`` folded modulo D, each trit is the sign of the sum of its bits' +-1 (0 on a tie),
+  and decoding reads a 1 where the trit is +1. Lossy by design; ingest stores corrections that make it exact.
 
 Seed scheme: ``slots`` are the dimensions sorted by 64-bit keys read from SHA-256 in counter mode over
 ``b"embeddenator-fs/codec/v1/" + D + L``; nothing depends on numpy's random streams or on Python's ``hash``, so
