@@ -88,19 +88,41 @@ krn_score_group_avx512(const int G, const uint64_t *row, size_t half, size_t nw,
         out[(size_t)j * n] = _mm512_reduce_add_epi64(_mm512_sub_epi64(accc[j], _mm512_slli_epi64(accd[j], 1)));
 }
 
+/* Rows per tile of the AVX-512 scan: each group of (up to 8) queries, 20 KB at D = 10,000, stays in L1 while it
+ * scores the tile's rows (80 KB, from L2 after the first group pulled them in). Scoring every group row by row
+ * instead cycles all the queries (40 KB for 16) through a 32 KB L1: measured 10-20% slower for 16 queries. */
+#define KRN_TILE_ROWS 32
+
+/* Scores rows [t0, t1) against the G queries at q0; the first group of a tile also prefetches ahead.
+ * SAFETY: see above. */
+__attribute__((always_inline)) KRN_TARGET_AVX512 static inline void
+krn_score_tile_avx512(const int G, const uint64_t *rows, size_t stride, size_t nw, size_t t0, size_t t1, int first,
+                      const uint64_t *q0, int64_t *scores, size_t n) {
+    size_t half = stride / 2;
+    for (size_t r = t0; r < t1; r++) {
+        const uint64_t *row = rows + r * stride;
+        if (first && r + KRN_PREFETCH_ROWS < n) krn_prefetch_row(row + KRN_PREFETCH_ROWS * stride, stride);
+        krn_score_group_avx512(G, row, half, nw, q0, stride, scores + r, n);
+    }
+}
+
 /* SAFETY: see above; called only where the CPU has AVX-512 VPOPCNTDQ (the dispatcher checks). */
 KRN_TARGET_AVX512 static void krn_scan_avx512(const uint64_t *rows, size_t stride, size_t nw, size_t r0,
                                               size_t r1, const uint64_t *queries, size_t nq, int64_t *scores,
                                               size_t n) {
-    size_t half = stride / 2;
-    for (size_t r = r0; r < r1; r++) {
-        const uint64_t *row = rows + r * stride;
-        if (r + KRN_PREFETCH_ROWS < n) krn_prefetch_row(row + KRN_PREFETCH_ROWS * stride, stride);
-        size_t q = 0;
-        for (; q + 8 <= nq; q += 8) krn_score_group_avx512(8, row, half, nw, queries + q * stride, stride, scores + q * n + r, n);
-        if (q + 4 <= nq) { krn_score_group_avx512(4, row, half, nw, queries + q * stride, stride, scores + q * n + r, n); q += 4; }
-        if (q + 2 <= nq) { krn_score_group_avx512(2, row, half, nw, queries + q * stride, stride, scores + q * n + r, n); q += 2; }
-        if (q < nq) krn_score_group_avx512(1, row, half, nw, queries + q * stride, stride, scores + q * n + r, n);
+    for (size_t t0 = r0; t0 < r1; t0 += KRN_TILE_ROWS) {
+        size_t t1 = t0 + KRN_TILE_ROWS < r1 ? t0 + KRN_TILE_ROWS : r1, q = 0;
+        for (; q + 8 <= nq; q += 8)
+            krn_score_tile_avx512(8, rows, stride, nw, t0, t1, q == 0, queries + q * stride, scores + q * n, n);
+        if (q + 4 <= nq) {
+            krn_score_tile_avx512(4, rows, stride, nw, t0, t1, q == 0, queries + q * stride, scores + q * n, n);
+            q += 4;
+        }
+        if (q + 2 <= nq) {
+            krn_score_tile_avx512(2, rows, stride, nw, t0, t1, q == 0, queries + q * stride, scores + q * n, n);
+            q += 2;
+        }
+        if (q < nq) krn_score_tile_avx512(1, rows, stride, nw, t0, t1, q == 0, queries + q * stride, scores + q * n, n);
     }
 }
 #endif

@@ -173,3 +173,16 @@ def test_from_buffer_at_an_unaligned_file_offset(path, tmp_path):
     queries = [vsa.PackedVec.from_dense(r) for r in rows[:3]]
     for got, want in zip(view.top_k_batch(queries, 11), m.top_k_batch(queries, 11)):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize('nq', [8, 15, 16])
+def test_batches_of_every_group_size(path, nq):
+    """Queries are scored in groups of 8, 4, 2 and 1 over tiles of 32 rows: 15 = 8 + 4 + 2 + 1, 70 rows = 3 tiles."""
+    rows = random_rows(70, 300, nq)
+    m = vsa.PackedMatrix.from_dense(rows)
+    queries = random_rows(nq, 300, nq + 100)
+    ids, scores = m.top_k_batch([vsa.PackedVec.from_dense(q) for q in queries], 7)
+    for i, q in enumerate(queries):
+        want_ids, want_scores = reference_top_k(rows, q, 7)
+        np.testing.assert_array_equal(ids[i], want_ids)
+        np.testing.assert_array_equal(scores[i], want_scores)
