@@ -47,3 +47,13 @@ def test_ten_thousand_items_stay_bounded_and_children_are_recoverable_from_the_r
     child = tree[b'd7'].shifted(prefix_shift(b'd7', DIM), DIM)
     unshifted = tree[b'd7']                                  # the same vector without its prefix permutation
     assert child.to_dense(DIM) @ root > 3 * abs(int(unshifted.to_dense(DIM) @ root))
+
+
+def test_thin_of_equal_magnitudes_follows_the_seeded_tie_order():
+    from embeddenator.fs.hierarchy import _tie_rank
+    acc = np.random.default_rng(5).integers(-1, 2, DIM).astype(np.int32)
+    kept = thin(acc, 150).idx
+    nz = np.flatnonzero(acc)
+    assert np.array_equal(kept, np.sort(nz[np.argsort(_tie_rank(DIM)[nz])[:150]]))
+    acc[kept[0]] = 5                                   # one larger magnitude: still kept, through the general path
+    assert kept[0] in thin(acc, 150).idx and thin(acc, 150).nnz == 150

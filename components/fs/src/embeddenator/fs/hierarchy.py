@@ -30,12 +30,19 @@ def prefix_shift(prefix: bytes, dim: int) -> int:
     return int.from_bytes(hashlib.blake2b(_PREFIX_LABEL + prefix, digest_size=8).digest(), 'little') % dim
 
 
-def _tie_rank(dim: int) -> np.ndarray:
+def _tie_order(dim: int) -> np.ndarray:
+    """Dimensions in the seeded order that breaks ties (first = kept first)."""
     if dim not in _tie_cache:
-        rank = np.empty(dim, dtype=np.int64)
-        rank[seeded_order(_TIE_LABEL + str(dim).encode(), dim)] = np.arange(dim)
-        _tie_cache[dim] = rank
+        _tie_cache[dim] = seeded_order(_TIE_LABEL + str(dim).encode(), dim)
     return _tie_cache[dim]
+
+
+def _tie_rank(dim: int) -> np.ndarray:
+    if -dim not in _tie_cache:             # negative key: the rank table beside the order table
+        rank = np.empty(dim, dtype=np.int64)
+        rank[_tie_order(dim)] = np.arange(dim)
+        _tie_cache[-dim] = rank
+    return _tie_cache[-dim]
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,11 @@ class Sparse:
 def thin(acc: np.ndarray, max_nnz: int = MAX_NNZ) -> Sparse:
     """sign(acc) keeping at most `max_nnz` entries: largest |acc| first, ties by the seeded dimension order."""
     nz = np.flatnonzero(acc)
-    if nz.size > max_nnz:
+    if nz.size > max_nnz and np.abs(acc[nz]).max() == 1:
+        # all magnitudes equal (a one-chunk file): the first non-zeros in the seeded order, no sort needed
+        order = _tie_order(acc.size)
+        nz = np.sort(order[acc[order] != 0][:max_nnz])
+    elif nz.size > max_nnz:
         # one int64 key: magnitude in the high bits (descending), seeded tie rank in the low 32 bits (ascending)
         key = (-np.abs(acc[nz]).astype(np.int64) << 32) + _tie_rank(acc.size)[nz]
         nz = np.sort(nz[np.argpartition(key, max_nnz - 1)[:max_nnz]])
