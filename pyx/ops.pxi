@@ -65,7 +65,8 @@ def bundle_many(vectors):
     first = _vec(vs[0], 'vectors[0]')
     if isinstance(first, SparseVec):
         return _bundle_many_sparse([_coerce_sparse(first, v) for v in vs])
-    packed = _bundle_many_packed([_coerce_packed(_as_packed(first), v) for v in vs])
+    pf = _as_packed(first)
+    packed = _bundle_many_packed([_coerce_packed(pf, v) for v in vs])
     return _packed_to_blocks(packed) if isinstance(first, BlockSparseVec) else packed
 
 
