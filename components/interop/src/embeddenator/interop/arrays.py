@@ -17,6 +17,7 @@ import numpy as np
 
 from embeddenator import vsa
 from embeddenator.fs import Sparse
+from embeddenator.fs.query import to_vsa
 
 FORMS = ('dense', 'packed', 'sparse')
 
@@ -32,7 +33,7 @@ def as_sparse(vec, dim: int | None = None) -> vsa.SparseVec:
     if isinstance(vec, Sparse):
         if dim is None:
             raise InteropError('an fs Sparse vector carries no dimension: pass dim')
-        return vsa.SparseVec(dim, vec.idx[vec.sign > 0].astype(np.int64), vec.idx[vec.sign < 0].astype(np.int64))
+        return to_vsa(vec, dim)
     if hasattr(vec, 'to_sparse'):
         return vec.to_sparse()
     raise InteropError(f'expected a hypervector (vsa SparseVec/PackedVec/BlockSparseVec or fs Sparse), '
