@@ -2,7 +2,8 @@
 against the embedded index publishes all seven components in level order, a second run uploads nothing, and
 `pip install embeddenator-cli` from that index gives a working `embeddenator --help`.
 
-About three minutes: it builds and installs the real packages (pip's cache serves numpy).
+About three minutes of two cores (it builds, uploads and installs the real packages; pip's cache serves numpy):
+the dry run and the two publishes share one build, and each run shares one venv across its components.
 """
 from __future__ import annotations
 
