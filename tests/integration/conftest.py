@@ -10,7 +10,7 @@ import pytest
 STDLIB = Path(sysconfig.get_paths()['stdlib'])
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def tree(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp('tree') / 'src'
     shutil.copytree(STDLIB / 'json', root / 'json', ignore=shutil.ignore_patterns('__pycache__'))
