@@ -68,30 +68,38 @@ cdef class BlockSparseVec:
     # conversions
     @staticmethod
     def from_dense(a):
+        """From a 1-D integer array holding only -1, 0 and +1."""
         return _packed_to_blocks(PackedVec.from_dense(a))
 
     @staticmethod
     def from_sparse(v):
+        """From a SparseVec (or any representation: conversions are lossless)."""
         return _as_blocks(v)
 
     @staticmethod
     def from_packed(v):
+        """From a PackedVec (or any representation: conversions are lossless)."""
         return _as_blocks(v)
 
     @staticmethod
     def from_block_sparse(v):
+        """From a BlockSparseVec (or any representation: conversions are lossless)."""
         return _as_blocks(v)
 
     def to_dense(self):
+        """The dense view: an int8 array of length dim."""
         return _blocks_to_packed(self).to_dense()
 
     def to_sparse(self):
+        """The same vector as a SparseVec."""
         return _packed_to_sparse(_blocks_to_packed(self))
 
     def to_packed(self):
+        """The same vector as a PackedVec."""
         return _blocks_to_packed(self)
 
     def to_block_sparse(self):
+        """The same vector as a BlockSparseVec."""
         return self
 
     # operations

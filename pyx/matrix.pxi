@@ -28,6 +28,13 @@ cdef class PackedMatrix:
     Row i occupies words[i * stride:(i + 1) * stride]: its +1 plane in the first nw words, its -1 plane in
     the nw words starting at i * stride + half, the rest zero padding (see `row_layout`). Buffers built here
     are 64-byte aligned; `from_buffer` accepts any C-contiguous buffer (e.g. a read-only numpy.memmap).
+
+    >>> import numpy as np
+    >>> from embeddenator import vsa
+    >>> book = vsa.PackedMatrix.from_dense(np.array([[1, 0, -1], [1, 1, 0], [0, 0, 1]], np.int8))
+    >>> ids, scores = book.top_k(vsa.SparseVec(3, [0, 1], []), 2)
+    >>> ids.tolist(), scores.tolist()
+    ([1, 0], [2, 1])
     """
     cdef readonly Py_ssize_t dim
     cdef readonly Py_ssize_t stride

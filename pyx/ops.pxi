@@ -46,7 +46,13 @@ def thin(v, t, seed=0):
 
 
 def random(dim=DEFAULT_DIM, nnz=DEFAULT_NNZ, seed=0):
-    """A SparseVec with exactly nnz non-zeros, ceil(nnz / 2) of them +1 and the rest -1, from `seed`."""
+    """A SparseVec with exactly nnz non-zeros, ceil(nnz / 2) of them +1 and the rest -1, from `seed`.
+
+    >>> from embeddenator import vsa
+    >>> v = vsa.random(seed=7)
+    >>> v.dim, v.nnz, len(v.pos), v == vsa.random(seed=7)
+    (10000, 200, 100, True)
+    """
     cdef Py_ssize_t d = _check_dim(dim)
     cdef Py_ssize_t k = _int_arg(nnz, 'nnz')
     if not 0 <= k <= d:
@@ -58,7 +64,13 @@ def random(dim=DEFAULT_DIM, nnz=DEFAULT_NNZ, seed=0):
 
 
 def bundle_many(vectors):
-    """sign(sum(vectors)) on the dense view, in the representation of the first vector."""
+    """sign(sum(vectors)) on the dense view, in the representation of the first vector.
+
+    >>> from embeddenator import vsa
+    >>> vs = [vsa.SparseVec(4, [0], [1]), vsa.SparseVec(4, [0, 1], []), vsa.SparseVec(4, [], [0, 2])]
+    >>> vsa.bundle_many(vs).to_dense().tolist()
+    [1, 0, -1, 0]
+    """
     vs = list(vectors)
     if not vs:
         raise ValueError('bundle_many needs at least one vector')

@@ -5,6 +5,14 @@ cdef class PackedVec:
 
     `pos_words` / `neg_words` are 1-D C-contiguous uint64 arrays of ceil(dim / 64) words. They are used as
     given (zero-copy, so a row of a memory-mapped codebook stays on disk): do not modify them afterwards.
+
+    >>> import numpy as np
+    >>> from embeddenator import vsa
+    >>> p = vsa.PackedVec.from_dense(np.array([1, 0, -1, 1], np.int8))
+    >>> int(p.pos_words[0]), int(p.neg_words[0]), p.nnz
+    (9, 4, 3)
+    >>> p.dot(p), p.to_sparse().neg.tolist()
+    (3, [2])
     """
     cdef readonly Py_ssize_t dim
     cdef readonly object pos_words
@@ -84,14 +92,17 @@ cdef class PackedVec:
 
     @staticmethod
     def from_sparse(v):
+        """From a SparseVec (or any representation: conversions are lossless)."""
         return _as_packed(v)
 
     @staticmethod
     def from_packed(v):
+        """From a PackedVec (or any representation: conversions are lossless)."""
         return _as_packed(v)
 
     @staticmethod
     def from_block_sparse(v):
+        """From a BlockSparseVec (or any representation: conversions are lossless)."""
         return _as_packed(v)
 
     def to_dense(self):
@@ -101,12 +112,15 @@ cdef class PackedVec:
         return p.view(np.int8) - n.view(np.int8)
 
     def to_sparse(self):
+        """The same vector as a SparseVec."""
         return _packed_to_sparse(self)
 
     def to_packed(self):
+        """The same vector as a PackedVec."""
         return self
 
     def to_block_sparse(self):
+        """The same vector as a BlockSparseVec."""
         return _packed_to_blocks(self)
 
     # operations

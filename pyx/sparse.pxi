@@ -4,6 +4,16 @@ cdef class SparseVec:
     """A ternary vector as sorted, disjoint, unique index arrays of its +1 (`pos`) and -1 (`neg`) positions.
 
     `pos` and `neg` are read-only int64 arrays (a private copy of what was passed in).
+
+    >>> from embeddenator import vsa
+    >>> a = vsa.SparseVec(8, [1, 4], [6])
+    >>> a.to_dense().tolist()
+    [0, 1, 0, 0, 1, 0, -1, 0]
+    >>> b = vsa.SparseVec(8, [4, 6], [1])
+    >>> a.bind(b).to_dense().tolist(), a.bundle(b).to_dense().tolist()
+    ([0, -1, 0, 0, 1, 0, -1, 0], [0, 0, 0, 0, 1, 0, 0, 0])
+    >>> a.dot(b), round(a.cosine(b), 4), a.permute(2).pos.tolist()
+    (-1, -0.3333, [3, 6])
     """
     cdef readonly Py_ssize_t dim
     cdef readonly object pos
@@ -56,14 +66,17 @@ cdef class SparseVec:
 
     @staticmethod
     def from_sparse(v):
+        """From a SparseVec (or any representation: conversions are lossless)."""
         return _as_sparse(v)
 
     @staticmethod
     def from_packed(v):
+        """From a PackedVec (or any representation: conversions are lossless)."""
         return _as_sparse(v)
 
     @staticmethod
     def from_block_sparse(v):
+        """From a BlockSparseVec (or any representation: conversions are lossless)."""
         return _as_sparse(v)
 
     def to_dense(self):
@@ -74,12 +87,15 @@ cdef class SparseVec:
         return out
 
     def to_sparse(self):
+        """The same vector as a SparseVec."""
         return self
 
     def to_packed(self):
+        """The same vector as a PackedVec."""
         return _sparse_to_packed(self)
 
     def to_block_sparse(self):
+        """The same vector as a BlockSparseVec."""
         return _packed_to_blocks(_sparse_to_packed(self))
 
     # operations
