@@ -27,8 +27,10 @@ from tasks.test import component_files, source_files
 from tasks.workspace import Workspace
 
 HERE = Path(__file__).resolve().parent
-RULES = [HERE / 'audit.py', HERE / 'audit_checks.py', HERE / 'unsafe_inventory.py', HERE / 'source_lines.py',
-         HERE / 'sanitize.py', HERE / 'memcheck.py']
+# The rules each check follows: a change to one re-runs only the checks that use it.
+RULES = [HERE / 'audit.py', HERE / 'audit_checks.py']
+CHECK_RULES = {'inventory': [HERE / 'unsafe_inventory.py', HERE / 'source_lines.py'],
+               'sanitizers': [HERE / 'sanitize.py', HERE / 'build.py'], 'memcheck': [HERE / 'memcheck.py'], 'fuzz': []}
 TEMPLATES = ('audit.md.j2', 'security-posture.md.j2')
 CHECKS = ('inventory', 'sanitizers', 'memcheck', 'fuzz')
 DEFAULTS = {'audit_sanitizer_timeout': '420', 'audit_memcheck_timeout': '300', 'audit_fuzz_seconds': '20'}
@@ -151,7 +153,7 @@ def task_audit():
             'name': name,
             'doc': audit_checks.DOCS[name],
             'actions': [(_timed, [getattr(audit_checks, f'check_{name}'), *args[name], str(check_path(name))])],
-            'file_dep': [str(p) for p in deps[name]] + rules,
+            'file_dep': [str(p) for p in deps[name]] + rules + [str(p) for p in CHECK_RULES[name]],
             'targets': [str(check_path(name))],
             'uptodate': [config_changed({'options': opts, 'python': sys.version})],
             'clean': [clean_targets, (_remove_tree, [str(cfg.path(cfg.build, name))])],
