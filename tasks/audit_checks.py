@@ -159,8 +159,6 @@ def check_memcheck(root: str, build_dir: str, timeout: float) -> dict:
 def memcheck_env() -> dict:
     """The environment without anything a sanitizer run sets (valgrind and ASan cannot share a process)."""
     env = {k: v for k, v in os.environ.items() if k not in sanitize.SANITIZER_VARIABLES}
-    print(f'memcheck: LD_PRELOAD={os.environ.get("LD_PRELOAD")!r} PYTHONPATH={os.environ.get("PYTHONPATH")!r}',
-          file=sys.stderr)
     return dict(env, PYTHONMALLOC='malloc')
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.audit import CHECKS, combine, kernel_sources, kernel_tests, write_audit
-from tasks.audit_checks import check_inventory, check_sanitizers
+from tasks.audit import CHECKS, combine, fuzz_modules, kernel_sources, kernel_tests, write_audit
+from tasks.audit_checks import check_fuzz, check_inventory, check_sanitizers, memcheck_env
 from tasks.memcheck import memcheck_verdict, outside_summary, parse_memcheck_xml
 from tasks.sanitize import report_locations
 from tasks.workspace import load_workspace
@@ -57,6 +57,24 @@ def test_kernel_heavy_integration_tests_are_those_importing_a_compiled_component
     (tmp_path / 'test_b.py').write_text('import embeddenator.obs\n')
     (tmp_path / 'test_c.py').write_text('import embeddenator.vsa as v\n')
     assert [p.name for p in kernel_tests(ws, tmp_path)] == ['test_a.py', 'test_c.py']
+
+
+def test_fuzz_is_not_available_until_a_component_has_a_fuzz_module(tmp_path):
+    root = copy_kernels(tmp_path)
+    result = check_fuzz(str(root), str(root / 'build'), 1)
+    assert (result['verdict'], result['available']) == ('pass', False)
+    assert result['summary'].startswith('not available')
+    module = root / 'components' / 'io' / 'src' / 'embeddenator' / 'io' / 'fuzz.py'
+    module.parent.mkdir(parents=True)
+    module.write_text('')
+    assert fuzz_modules(load_workspace(root)) == [('embeddenator.io.fuzz', module.resolve())]
+
+
+def test_memcheck_runs_without_the_sanitizer_environment(monkeypatch):
+    monkeypatch.setenv('LD_PRELOAD', '/usr/lib/libasan.so')
+    monkeypatch.setenv('ASAN_OPTIONS', 'detect_leaks=0')
+    env = memcheck_env()
+    assert 'LD_PRELOAD' not in env and 'ASAN_OPTIONS' not in env and env['PYTHONMALLOC'] == 'malloc'
 
 
 def passing_checks():
