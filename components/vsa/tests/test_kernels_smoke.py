@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -54,3 +55,13 @@ def test_forcing_each_path_through_the_environment(name):
     else:
         assert out.returncode != 0
         assert 'this CPU supports only' in out.stderr
+
+
+def test_the_dispatched_path_is_reported_through_obs():
+    env = dict(os.environ, EMBEDDENATOR_SIMD='scalar')
+    code = ('import embeddenator.vsa, json; from embeddenator import obs; '
+            'print(json.dumps(obs.snapshot()["vsa_simd"]["series"][0]["value"]))')
+    out = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True, check=True)
+    reported = json.loads(out.stdout)
+    assert reported['path'] == 'scalar'
+    assert reported['available'].split(',') == list(vsa.available_paths())

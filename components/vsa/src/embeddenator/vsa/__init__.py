@@ -12,14 +12,26 @@ from embeddenator.vsa._kernels import (
     random, row_layout, set_num_threads, simd_path, thin,
 )
 
+from embeddenator import obs as _obs
+
 try:
     __version__ = _version('embeddenator-vsa')
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = '0+unknown'
 
+
+def report_simd_path() -> None:
+    """Record the SIMD path the kernels dispatch to as the `vsa_simd` info metric of embeddenator.obs."""
+    _obs.info('vsa_simd', 'SIMD path the vsa kernels dispatch to', path=simd_path(),
+              available=','.join(available_paths()))
+
+
+report_simd_path()  # the path is chosen once at import (EMBEDDENATOR_SIMD or the widest the CPU has)
+
 __all__ = [
     'SparseVec', 'PackedVec', 'BlockSparseVec', 'PackedMatrix',
     'bundle', 'bundle_many', 'bind', 'permute', 'inverse_permute', 'dot', 'cosine', 'random', 'thin',
     'simd_path', 'available_paths', 'DEFAULT_DIM', 'DEFAULT_NNZ',
-    'popcount', 'row_layout', 'aligned_words', 'set_num_threads', 'get_num_threads', '__version__',
+    'popcount', 'row_layout', 'aligned_words', 'set_num_threads', 'get_num_threads', 'report_simd_path',
+    '__version__',
 ]
