@@ -17,7 +17,7 @@ from packaging.requirements import Requirement
 
 from tasks import verify
 from tasks.config import settings, workspace
-from tasks.registry import RegistryError, open_registry
+from tasks.registry import RegistryError, open_registry, served_files
 from tasks.verify import VerifyError
 
 TEST_TOOLS = ('pytest', 'hypothesis')   # what the integration suite imports besides the components
@@ -49,6 +49,11 @@ def verify_published() -> bool:
         python = verify.create_venv(folder / 'venv')
         verify.pip_install(python, [*manifest_requirements(), *test_tool_requirements(ws.root / 'setup.cfg')], log)
         with open_registry(cfg) as registry:
+            missing = [f'{c.dist} {c.version}' for c in ws.components.values() if not any(
+                f'-{c.version}' in name for name in served_files(registry.simple_url, c.dist))]
+            if missing:
+                raise RegistryError(f'{registry.simple_url}: {", ".join(missing)} not on the index; run '
+                                    f'`doit publish` first')
             pins = [f'{c.dist}=={c.version}' for c in ws.components.values()]
             verify.pip_install(python, ['--no-cache-dir', '--index-url', registry.simple_url, *pins], log)
         for comp in ws.components.values():

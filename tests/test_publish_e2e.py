@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import git
@@ -138,3 +139,18 @@ def test_pip_install_cli_from_the_index_gives_a_working_command(published, tmp_p
     proc = subprocess.run([str(python.parent / 'embeddenator'), '--help'], capture_output=True, text=True,
                           cwd=tmp_path)
     assert proc.returncode == 0 and 'usage: embeddenator' in proc.stdout, proc.stderr
+
+
+def test_verify_published_runs_the_integration_suite_on_what_the_index_serves(published):
+    root, _, _ = published
+    proc = subprocess.run([sys.executable, '-m', 'doit', 'verify_published'], cwd=root, capture_output=True,
+                          text=True)
+    junit = root / 'reports' / 'publishing' / 'verify-published.xml'
+    assert junit.is_file(), proc.stderr[-3000:]
+    suites = ET.parse(junit).getroot()
+    assert sum(int(s.get('tests', 0)) for s in suites.iter('testsuite')) > 0
+    log = (root / 'reports' / 'publishing' / 'verify-published.log').read_text()
+    venv = root / 'build' / 'verify-published' / 'venv'
+    for comp in load_workspace(root).components.values():
+        assert f'{comp.import_name}: ok ({venv}' in log, comp.name   # imported from the venv, not the workspace
+    assert 'verify_published:' in proc.stderr
