@@ -39,20 +39,24 @@ class Row:
     change: float | None        # current / baseline - 1; positive is slower
     ci: float | None            # half-width of the change's confidence interval (relative), None if exact
     cls: str
-    uncertain: bool = False     # over the critical line, but the interval reaches below it
+    uncertain: bool = False     # the interval reaches below the critical line (or zero, for a major change)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def classify(change: float, ci: float | None = None) -> tuple[str, bool]:
-    """The class of a relative change (positive = slower), and whether a critical was demoted as uncertain."""
+    """The class of a relative change (positive = slower), and whether it is uncertain.
+
+    Uncertain: a critical change whose interval reaches below the critical line (demoted to major), or a major one
+    whose interval reaches zero (it may be no change at all).
+    """
     if change > CRITICAL:
         if ci is not None and change - ci <= CRITICAL:
             return 'major', True
         return 'critical', False
     if change > MAJOR:
-        return 'major', False
+        return 'major', ci is not None and change - ci <= 0
     if change > NOISE_FLOOR:
         return 'minor', False
     if change < -NOISE_FLOOR:

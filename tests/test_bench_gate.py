@@ -19,6 +19,8 @@ def test_classes_follow_the_release_plan_thresholds(change, expected):
 def test_a_critical_change_whose_interval_reaches_below_the_line_is_demoted_and_marked():
     assert g.classify(0.15, ci=0.08) == ('major', True)
     assert g.classify(0.25, ci=0.10) == ('critical', False)
+    assert g.classify(0.07, ci=0.08) == ('major', True)
+    assert g.classify(0.07, ci=0.05) == ('major', False)
 
 
 def test_compare_sets_each_metric_against_its_baseline():
