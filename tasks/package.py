@@ -8,7 +8,10 @@ byte-identical, which is what lets a re-run recognise its own uploads by SHA-256
 """
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import operator
 import os
 import shutil
 import subprocess
@@ -121,10 +124,8 @@ def _build(source: Path, kind: str, out: Path, env: dict, log: Path, comp: Compo
 
 def normalize_sdist(path: Path, epoch: int) -> None:
     """Re-pack the sdist with sorted members, fixed owners and `epoch` times, and a gzip header without a date."""
-    import gzip
-    import io
     with tarfile.open(path, 'r:gz') as src:
-        members = sorted(src.getmembers(), key=lambda m: m.name)
+        members = sorted(src.getmembers(), key=operator.attrgetter('name'))
         payload = [(m, src.extractfile(m).read() if m.isfile() else None) for m in members]
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode='w', format=tarfile.PAX_FORMAT) as dst:
@@ -149,7 +150,8 @@ def build_distributions(root: Path, comp: Component, epoch: int) -> list[Path]:
     sdist = _build(staged, 'sdist', out, env, log, comp)
     normalize_sdist(sdist, epoch)
     with tarfile.open(sdist) as archive:
-        archive.extractall(unpacked, filter='data')
+        # the 'data' filter (Python >= 3.11.4) refuses links and paths that leave the folder
+        archive.extractall(unpacked, **({'filter': 'data'} if hasattr(tarfile, 'data_filter') else {}))
     [tree] = list(unpacked.iterdir())
     wheel = _build(tree, 'wheel', out, env, log, comp)
     target = dist_dir(comp)
