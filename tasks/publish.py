@@ -231,6 +231,7 @@ def task_publish(dry_run=False):
             'targets': [str(out / 'components' / f'{name}.json')],
             'uptodate': [False],   # the index and the tags decide what is left to do, not doit's state
             'task_dep': [*gates, *(f'{task}:{name}' for task in docs), *(f'publish:{dep}' for dep in comp.deps)],
+            'clean': True,
         }
     yield {
         'name': 'report',   # component names cannot collide: a component's folder is lowercase a-z0-9_
