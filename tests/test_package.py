@@ -164,7 +164,12 @@ def toy_workspace(tmp_path_factory):
     (comp / 'README.md').write_text(README)
     (comp / 'LICENSE-MIT').write_text('MIT License\n')
     (comp / 'CHANGELOG.md').write_text('# Changelog\n\n## [0.3.1] - 2026-01-01\n\n- first\n')
+    broken = root / 'components' / 'beta'
+    (broken / 'src' / 'embeddenator' / 'beta').mkdir(parents=True)
+    (broken / 'src' / 'embeddenator' / 'beta' / '__init__.py').write_text('raise ImportError("broken on purpose")\n')
+    (broken / 'pyproject.toml').write_text(TOY_PYPROJECT.replace('alpha', 'beta'))
     (root / 'dodo.py').write_text('from tasks import DOIT_CONFIG  # noqa: F401\n'
+                                  'from tasks.apidocs import task_apidocs  # noqa: F401\n'
                                   'from tasks.package import task_package  # noqa: F401\n')
     (root / 'setup.cfg').write_text('[flake8]\nmax-line-length = 120\n')
     (root / '.gitignore').write_text('build/\ndist/\nreports/\n.doit.json*\n*.egg-info/\n__pycache__/\n')
@@ -201,3 +206,14 @@ def test_package_builds_reproducibly_lists_files_and_names_failing_checks(toy_wo
     assert second == first, 'two builds of one commit must be byte-identical'
     md = (toy_workspace / 'reports' / 'package' / 'alpha.md').read_text()
     assert 'embeddenator/alpha/__init__.py' in md and '**no**' in md
+
+
+def test_api_docs_build_and_fail_on_warnings(toy_workspace):
+    run = [sys.executable, '-m', 'doit', 'apidocs:alpha']
+    proc = subprocess.run(run, cwd=toy_workspace, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    page = toy_workspace / 'docs' / 'api' / 'alpha' / 'embeddenator' / 'alpha.html'
+    assert 'Twice' in page.read_text()
+    proc = subprocess.run(run[:-1] + ['apidocs:beta'], cwd=toy_workspace, capture_output=True, text=True)
+    assert proc.returncode != 0 and 'broken on purpose' in proc.stderr
+    assert 'apidocs:beta: pdoc reported' in proc.stderr
