@@ -68,6 +68,20 @@ def _entry(env: Envelope, i: int, entry) -> tuple[str, str, list[int], int]:
 
 def write_arrays(path, arrays: Mapping[str, np.ndarray], codec='none', schema: str | None = None,
                  extra: dict | None = None):
+    """Write named arrays into one envelope; ValueError for a dtype other than bool, integers, float32/64.
+
+    Returns the path written.
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from embeddenator.io import read_arrays, write_arrays
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, 'arrays.edn')
+    ...     _ = write_arrays(path, {'ids': np.arange(3), 'w': np.ones((2, 2), np.float32)}, codec='zlib')
+    ...     back = read_arrays(path)
+    >>> back['ids'].tolist(), back['w'].shape, back['w'].flags.writeable
+    ([0, 1, 2], (2, 2), False)
+    """
     entries, chunks = pack_arrays(arrays)
     return write_envelope(path, Kind.ARRAYS, chunks, with_schema({**(extra or {}), 'arrays': entries}, schema),
                           codec)

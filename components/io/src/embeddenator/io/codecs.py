@@ -17,10 +17,17 @@ _CHUNK = 1 << 20
 
 
 def available_codecs() -> list[str]:
+    """Names of the codecs this installation can write and read ('zstd' only with `zstandard` installed).
+
+    >>> from embeddenator.io import available_codecs
+    >>> available_codecs()[:2]
+    ['none', 'zlib']
+    """
     return [c.name.lower() for c in Codec if c != Codec.ZSTD or zstandard is not None]
 
 
 def codec_of(name: str | Codec) -> Codec:
+    """The Codec for a case-insensitive name or a Codec; ValueError names the choices or the package to install."""
     try:
         codec = name if isinstance(name, Codec) else Codec[str(name).upper()]
     except KeyError:

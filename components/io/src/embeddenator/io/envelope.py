@@ -56,7 +56,27 @@ def write_envelope(path, kind: Kind, chunks: Iterable, meta: dict | None = None,
 
 def read_envelope(path, kind: Kind | None = None, use_mmap: bool = False,
                   max_bytes: int = DEFAULT_MAX_BYTES) -> Envelope:
-    """Read and verify one envelope; `use_mmap` maps an uncompressed payload instead of reading it."""
+    """Read and verify one envelope; `use_mmap` maps an uncompressed payload instead of reading it.
+
+    Any corruption is a FormatError naming the file, the byte offset and the reason:
+
+    >>> import os, tempfile
+    >>> from pathlib import Path
+    >>> from embeddenator.io import FormatError, Kind, read_envelope, write_envelope
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp, 'm.edn')
+    ...     _ = write_envelope(path, Kind.JSON, [b'{}'], {'note': 'demo'})
+    ...     print(read_envelope(path).meta)
+    ...     data = bytearray(path.read_bytes())
+    ...     data[-1] ^= 1
+    ...     _ = path.write_bytes(bytes(data))
+    ...     try:
+    ...         read_envelope(path)
+    ...     except FormatError as err:
+    ...         print(err.offset, err.reason)
+    {'note': 'demo'}
+    32 checksum mismatch: the file is corrupt (SHA-256 of header and payload)
+    """
     name = os.fspath(path)
     with open(path, 'rb') as fh:
         size = os.fstat(fh.fileno()).st_size

@@ -71,6 +71,8 @@ def resign(data: bytes) -> bytes:
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:
+    """`data` with one to four random edits: bit flips, byte overwrites, truncation, insertion, edge-value
+    header integers, or scrambled metadata/payload bytes."""
     buf = bytearray(data)
     for _ in range(rng.choice((1, 1, 2, 4))):
         op = rng.randrange(6)
@@ -95,6 +97,7 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
 
 
 def random_file(rng: random.Random) -> bytes:
+    """Random bytes, half the time behind the magic so the header checks past it are reached."""
     body = rng.randbytes(rng.randrange(0, 300))
     return (b'EDN1' + body) if rng.random() < 0.5 else body
 
@@ -148,6 +151,7 @@ def run(seconds: float, seed: int = 0, keep: Path | None = None) -> dict:
 
 
 def main(argv=None) -> int:
+    """Command line: fuzz for `--seconds`, print a one-line verdict; 0 on pass, 1 on a crash or accepted corruption."""
     parser = argparse.ArgumentParser(prog='python -m embeddenator.io.fuzz', description=__doc__.split('\n')[0])
     parser.add_argument('--seconds', type=float, default=30.0, help='time budget (default 30)')
     parser.add_argument('--seed', type=int, default=0)

@@ -20,6 +20,7 @@ assert _LAYOUT.size == HEADER_SIZE
 
 
 class Kind(enum.IntEnum):
+    """What an envelope's payload holds (header field `kind`); readers refuse a file of another kind."""
     SPARSE = 1      # a batch of sparse ternary vectors (CSR: index pointers and sorted indices)
     PACKED = 2      # a packed codebook: rows of uint64 words, memory-mappable
     JSON = 3        # a JSON manifest
@@ -27,6 +28,7 @@ class Kind(enum.IntEnum):
 
 
 class Codec(enum.IntEnum):
+    """How the payload is stored (header field `codec`); zstd needs the `zstandard` package."""
     NONE = 0
     ZLIB = 1
     ZSTD = 2
@@ -51,11 +53,18 @@ class Header:
         return self.payload_offset + self.stored_len
 
     def pack(self) -> bytes:
+        """The 64-byte on-disk header; flags and reserved bytes are always zero."""
         return _LAYOUT.pack(MAGIC, self.version, self.kind, self.codec, 0, 0, self.meta_len, self.stored_len,
                             self.raw_len, self.digest)
 
 
 def align(n: int) -> int:
+    """`n` rounded up to a multiple of ALIGN (64), where payloads and arrays start.
+
+    >>> from embeddenator.io.header import align
+    >>> align(0), align(1), align(64), align(65)
+    (0, 64, 64, 128)
+    """
     return -(-n // ALIGN) * ALIGN
 
 

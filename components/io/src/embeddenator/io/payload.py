@@ -18,11 +18,13 @@ def meta_int(env: Envelope, key: str, low: int = 0, high: int = 1 << 62) -> int:
 
 
 def check_schema(env: Envelope, schema: str | None) -> None:
+    """FormatError unless `env`'s metadata carries the schema tag `schema`; None accepts any file."""
     if schema is not None and env.meta.get('schema') != schema:
         raise FormatError(env.path, HEADER_SIZE, f'schema is {env.meta.get("schema")!r}, expected {schema!r}')
 
 
 def with_schema(meta: dict, schema: str | None) -> dict:
+    """A copy of `meta` tagged with `schema`, or `meta` itself when `schema` is None."""
     return {**meta, 'schema': schema} if schema is not None else meta
 
 

@@ -33,6 +33,7 @@ class SparseBatch:
         return len(self.pos_indptr) - 1
 
     def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """The +1 and -1 indices of vector `i` (views into the batch's arrays, no copy)."""
         p, q = self.pos_indptr, self.neg_indptr
         return self.pos[p[i]:p[i + 1]], self.neg[q[i]:q[i + 1]]
 
@@ -83,6 +84,18 @@ def batch_problem(b: SparseBatch) -> tuple[str, str] | None:
 
 
 def write_sparse(path, batch: SparseBatch, codec='zlib', schema: str | None = None, extra: dict | None = None):
+    """Write `batch` after checking it (ValueError if inconsistent); `extra` adds metadata fields. Returns the path.
+
+    >>> import os, tempfile
+    >>> from embeddenator.io import SparseBatch, read_sparse, write_sparse
+    >>> batch = SparseBatch.from_rows(100, [([1, 5], [7]), ([], [0, 99])])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, 'vectors.edn')
+    ...     _ = write_sparse(path, batch, schema='demo/1')
+    ...     back = read_sparse(path, schema='demo/1')
+    >>> back.dim, len(back), [a.tolist() for a in back.row(1)]
+    (100, 2, [[], [0, 99]])
+    """
     problem = batch_problem(batch)
     if problem:
         raise ValueError(f'{path}: sparse vectors are invalid: {problem[1]}')
@@ -95,6 +108,7 @@ def write_sparse(path, batch: SparseBatch, codec='zlib', schema: str | None = No
 
 
 def read_sparse(path, schema: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> SparseBatch:
+    """The batch written by `write_sparse`, re-checked in full: FormatError for any inconsistency or wrong schema."""
     env = read_envelope(path, Kind.SPARSE, max_bytes=max_bytes)
     check_schema(env, schema)
     dim, n = meta_int(env, 'dim', 1, MAX_DIM - 1), meta_int(env, 'n')
