@@ -14,6 +14,14 @@ def snapshot(registry: Registry = REGISTRY) -> dict:
 
 
 def to_json(registry: Registry = REGISTRY, indent: int | None = 2) -> str:
+    """`snapshot(registry)` as JSON under a top-level `metrics` key, keys sorted.
+
+    >>> from embeddenator.obs import Registry, to_json
+    >>> reg = Registry()
+    >>> reg.gauge('queue_depth').set(3)
+    >>> print(to_json(reg, indent=None))
+    {"metrics": {"queue_depth": {"help": "", "kind": "gauge", "series": [{"labels": {}, "value": 3}]}}}
+    """
     return json.dumps({'metrics': snapshot(registry)}, indent=indent, sort_keys=True)
 
 
@@ -47,7 +55,16 @@ class _Collector:
 
 
 def to_prometheus(registry: Registry = REGISTRY) -> str:
-    """The registry in the Prometheus text exposition format (version 0.0.4)."""
+    """The registry in the Prometheus text exposition format (version 0.0.4).
+
+    >>> from embeddenator.obs import Registry, to_prometheus
+    >>> reg = Registry()
+    >>> reg.counter('jobs_total', 'Jobs done.', queue='a').inc(2)
+    >>> print(to_prometheus(reg), end='')
+    # HELP jobs_total Jobs done.
+    # TYPE jobs_total counter
+    jobs_total{queue="a"} 2.0
+    """
     from prometheus_client import CollectorRegistry, generate_latest
     target = CollectorRegistry(auto_describe=False)
     target.register(_Collector(registry))

@@ -23,6 +23,16 @@ class ObsError(ValueError):
 
 
 def check_name(name: str, labelnames: tuple[str, ...]) -> None:
+    """ObsError unless `name` and every label name are valid Prometheus names (labels may not start with `__`).
+
+    >>> from embeddenator.obs.metrics import ObsError, check_name
+    >>> check_name('retrieval_queries_total', ('strategy',))
+    >>> try:
+    ...     check_name('2fast', ())
+    ... except ObsError as err:
+    ...     print(err)
+    metric name '2fast' is invalid: use letters, digits, "_" and ":", not starting with a digit
+    """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ObsError(f'metric name {name!r} is invalid: use letters, digits, "_" and ":", not starting with a digit')
     for label in labelnames:
@@ -41,6 +51,7 @@ class Family:
         self._options = options
 
     def series(self, labels: Mapping[str, object]):
+        """The series for these label values, created on first use; ObsError if the label names differ."""
         if tuple(sorted(labels)) != self.labelnames:
             raise ObsError(f'metric {self.name!r} has labels {list(self.labelnames)}, got {sorted(labels)}: '
                            'pass the same label names at every use')
@@ -52,6 +63,7 @@ class Family:
         return found
 
     def items(self) -> Iterator[tuple[dict[str, str], object]]:
+        """(labels, series) pairs sorted by label values; a copy taken under the lock, safe while others record."""
         with self.lock:
             pairs = list(self._series.items())
         for key, series in sorted(pairs):
@@ -69,12 +81,14 @@ class Counter:
         self._lock, self.value = lock, 0
 
     def inc(self, amount: int | float = 1) -> None:
+        """Add `amount`; ObsError if it is negative (a value that goes down is a gauge)."""
         if amount < 0:
             raise ObsError(f'a counter only goes up; got inc({amount}): use a gauge for values that go down')
         with self._lock:
             self.value += amount
 
     def snapshot(self) -> dict:
+        """The current value as plain data, `{'value': ...}`."""
         return {'value': self.value}
 
 
@@ -86,16 +100,20 @@ class Gauge:
         self._lock, self.value = lock, 0
 
     def set(self, value: int | float) -> None:
+        """Replace the value."""
         self.value = value      # one store: atomic under the GIL and without it
 
     def inc(self, amount: int | float = 1) -> None:
+        """Add `amount` (may be negative)."""
         with self._lock:
             self.value += amount
 
     def dec(self, amount: int | float = 1) -> None:
+        """Subtract `amount`."""
         self.inc(-amount)
 
     def snapshot(self) -> dict:
+        """The current value as plain data, `{'value': ...}`."""
         return {'value': self.value}
 
 
@@ -109,6 +127,17 @@ class Histogram:
         self.count, self.sum, self.min, self.max = 0, 0.0, None, None
 
     def observe(self, value: float) -> None:
+        """Count `value` into the first bucket whose bound is >= value (bounds are inclusive, as in Prometheus).
+
+        >>> from embeddenator.obs import Registry
+        >>> h = Registry().histogram('payload_bytes', buckets=[10, 100])
+        >>> for size in (5, 50, 500):
+        ...     h.observe(size)
+        >>> h.cumulative()
+        [('10.0', 1), ('100.0', 2), ('+Inf', 3)]
+        >>> h.count, h.sum, h.min, h.max
+        (3, 555.0, 5, 500)
+        """
         slot = bisect_left(self.bounds, value)    # bucket `le` bound is inclusive, as in Prometheus
         with self._lock:
             self.counts[slot] += 1
@@ -118,6 +147,7 @@ class Histogram:
             self.max = value if self.max is None or value > self.max else self.max
 
     def cumulative(self) -> list[tuple[str, int]]:
+        """(bound, observations <= bound) per bucket, ending with '+Inf' (the total), as Prometheus exports them."""
         out, total = [], 0
         for bound, n in zip((*map(repr, self.bounds), '+Inf'), self.counts):
             total += n
@@ -125,6 +155,7 @@ class Histogram:
         return out
 
     def snapshot(self) -> dict:
+        """Count, sum, min, max (None before any observation) and the cumulative buckets as plain data."""
         return {'count': self.count, 'sum': self.sum, 'min': self.min, 'max': self.max,
                 'buckets': dict(self.cumulative())}
 
@@ -137,13 +168,16 @@ class Info:
         self._lock, self.value = lock, {}
 
     def set(self, value: Mapping[str, object]) -> None:
+        """Replace the facts; keys and values are stored as strings."""
         self.value = {str(k): str(v) for k, v in value.items()}
 
     def snapshot(self) -> dict:
+        """A copy of the facts as plain data, `{'value': {...}}`."""
         return {'value': dict(self.value)}
 
 
 class CounterFamily(Family):
+    """All Counter series of one metric name."""
     kind = 'counter'
 
     def _new_series(self):
@@ -151,6 +185,7 @@ class CounterFamily(Family):
 
 
 class GaugeFamily(Family):
+    """All Gauge series of one metric name."""
     kind = 'gauge'
 
     def _new_series(self):
@@ -158,6 +193,7 @@ class GaugeFamily(Family):
 
 
 class HistogramFamily(Family):
+    """All Histogram series of one metric name; they share the bucket bounds given at first use."""
     kind = 'histogram'
 
     def _new_series(self):
@@ -165,6 +201,7 @@ class HistogramFamily(Family):
 
 
 class InfoFamily(Family):
+    """The one Info series of one metric name (info metrics carry no labels)."""
     kind = 'info'
 
     def _new_series(self):
