@@ -70,6 +70,7 @@ include "blocks.pxi"
 include "threads.pxi"
 include "matrix.pxi"
 include "ops.pxi"
+include "postings.pxi"
 
 # wraparound is off for the whole module (see the manifest), so no negative indexing here either.
 set_simd_path(os.environ.get('EMBEDDENATOR_SIMD') or max(available_paths(), key=PATHS.index))

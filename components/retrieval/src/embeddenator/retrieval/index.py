@@ -1,9 +1,11 @@
 """`Index`: a codebook of ternary hypervectors with stable integer ids and exact top-k queries.
 
 Rows live in one packed buffer laid out as `vsa.PackedMatrix` rows, so a scan is the kernels' `top_k` over a
-zero-copy view. The inverted index covers rows [0, postings.n); rows added since (the tail) are scored by the
-kernel until the tail grows past an eighth of the index, when the postings are extended. Removal marks a row
-dead; dead rows are filtered from results and dropped by `compact` (automatic past a quarter of the rows).
+zero-copy view. The inverted index (the kernels' `PostingLists`) covers rows [0, postings.n); rows added since
+(the tail) are scored from the packed rows until the tail grows past an eighth of the index, when the postings
+are extended. Removal marks a row dead; dead rows are left out of results and dropped by `compact` (automatic
+past a quarter of the rows). Vectors cross into the kernels as CSR by row (`postings.sparse_rows`), one call for
+a whole batch.
 """
 from __future__ import annotations
 
@@ -13,31 +15,35 @@ import numpy as np
 
 from embeddenator import vsa
 from embeddenator.retrieval import metrics, storage
-from embeddenator.retrieval.postings import Postings
-from embeddenator.retrieval.topk import ordered, settled, top_k_dense
+from embeddenator.retrieval import postings as lists
+from embeddenator.retrieval.postings import PostingLists
+from embeddenator.retrieval.topk import ordered, settled
 
 STRATEGIES = ('auto', 'scan', 'inverted')
 
-# Cost model in nanoseconds per query, fitted to batches of 100 queries of 50 to 4,000 non-zeros over 10,000
+# Cost model in nanoseconds per query, fitted to batches of 1,000 queries of 50 to 4,000 non-zeros over 10,000
 # items at dim 10,000 (AVX-512, two shared cores): the scan costs the same whatever the query, the inverted
 # index grows with the postings it reads. Both return identical results: a poor fit costs time, never accuracy.
-SCAN_NS_PER_WORD = 0.35         # kernel scan, per codebook word
-POSTING_NS = 13.0               # inverted: per posting read
-ROW_NS = 40.0                   # inverted: per row counted and selected
-_CHUNK_CELLS = 1 << 17          # scores per block of a batched inverted query (1 MiB of int64: stays in cache)
+SCAN_NS_PER_WORD = 0.2          # kernel scan, per codebook word
+POSTING_NS = 1.0                # inverted: per posting read
+ROW_NS = 0.5                    # inverted: per row counted and selected
+TAIL_NS = 1.0                   # inverted: per row not yet in the postings and query non-zero (a bit test)
 _COMPACT_MIN = 1024             # dead rows tolerated before compaction, whatever the size
 _TAIL_MIN = 256                 # rows the kernel scores before the postings are extended
+VECTOR_TYPES = (vsa.SparseVec, vsa.PackedVec, vsa.BlockSparseVec)
 
 
-def sparse_form(vec, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """(+1 positions, -1 positions) of any vsa vector, as int64 arrays; ValueError on another dimension."""
-    sv = vec if isinstance(vec, vsa.SparseVec) else getattr(vec, 'to_sparse', None)
-    if sv is None:
-        raise TypeError(f'expected a vsa vector (SparseVec, PackedVec, BlockSparseVec), got {type(vec).__name__}')
-    sv = sv if isinstance(sv, vsa.SparseVec) else sv()
-    if sv.dim != dim:
-        raise ValueError(f'vector has dim {sv.dim}, the index has dim {dim}')
-    return np.asarray(sv.pos, np.int64), np.asarray(sv.neg, np.int64)
+def sparse_rows(vectors, dim: int) -> tuple[np.ndarray, ...]:
+    """Vectors as CSR by row (pos, pos_offsets, neg, neg_offsets); TypeError for a non-vector, ValueError for
+    another dimension."""
+    try:
+        return lists.sparse_rows(vectors, dim)
+    except ValueError:
+        for v in vectors:
+            if not isinstance(v, VECTOR_TYPES):
+                raise TypeError(f'expected a vsa vector (SparseVec, PackedVec, BlockSparseVec), '
+                                f'got {type(v).__name__}') from None
+        raise
 
 
 class Index:
@@ -52,8 +58,8 @@ class Index:
         self._n = self._dead = self._next_id = self._pairs = 0
         self._row_of: dict[int, int] = {}
         self._ids_sorted = True                 # ids increase with the row: kernel order is result order
-        self._post = Postings.empty(self.dim)
-        self._tail: list[tuple[np.ndarray, ...]] = []
+        self._post = lists.empty(self.dim)
+        self._tail: list[tuple[np.ndarray, ...]] = []     # CSR-by-row runs of the rows the postings lack
         self._view = None
 
     # ----- contents
@@ -94,21 +100,20 @@ class Index:
     def add_many(self, vectors: Sequence, ids=None) -> np.ndarray:
         """Add vectors in order; returns their ids (int64)."""
         with metrics.timer('add'):
-            forms = [sparse_form(v, self.dim) for v in vectors]
-            new = self._new_ids(len(forms), ids)
-            n0, n1 = self._n, self._n + len(forms)
+            rows = sparse_rows(vectors, self.dim)
+            m = len(rows[1]) - 1
+            new = self._new_ids(m, ids)
+            n0, n1 = self._n, self._n + m
             self._reserve(n1)
-            plus = _pairs([p for p, _ in forms], n0)
-            minus = _pairs([m for _, m in forms], n0)
-            _set_bits(self._words, *plus, self._stride, 0)
-            _set_bits(self._words, *minus, self._stride, self._half)
+            lists.pack_rows(self._words, self.dim, n0, rows[1], rows[0], 0)
+            lists.pack_rows(self._words, self.dim, n0, rows[3], rows[2], self._half)
             self._ids[n0:n1], self._alive[n0:n1] = new, True
             self._row_of.update(zip(new.tolist(), range(n0, n1)))
             self._n, self._view = n1, None
-            self._pairs += len(plus[0]) + len(minus[0])
-            if len(forms):
-                self._tail.append((*plus, *minus))
-        metrics.ADDED.inc(len(forms))
+            self._pairs += len(rows[0]) + len(rows[2])
+            if m:
+                self._tail.append(rows)
+        metrics.ADDED.inc(m)
         metrics.ITEMS.set(len(self))
         return new
 
@@ -134,16 +139,14 @@ class Index:
             rows = np.flatnonzero(keep)
             words = vsa.aligned_words(len(rows) * self._stride)
             words.reshape(-1, self._stride)[:] = self._words[:self._n * self._stride].reshape(-1, self._stride)[rows]
-            self._restore(words, self._ids[rows], self._post.kept(keep), self._next_id)
+            self._restore(words, self._ids[rows], lists.from_codebook(self.dim, len(rows), words), self._next_id)
 
     def refresh(self) -> None:
         """Bring the inverted index up to date with every row (queries do it when it pays)."""
         if not self._tail:
             return
         with metrics.timer('postings'):
-            parts = [np.concatenate(col) for col in zip(*self._tail)]
-            self._post = self._post.extended(self._n, (parts[0], parts[1]), (parts[2], parts[3]))
-            self._post.signed()
+            self._post = self._post.extended(*lists.join_rows(self._tail))
             self._tail = []
 
     # ----- queries
@@ -167,29 +170,36 @@ class Index:
         if not len(vectors) or not kk:
             return out_ids, out_scores
         with metrics.timer('query_batch' if len(vectors) > 1 else 'query'):
-            forms = [sparse_form(v, self.dim) for v in vectors]
-            inverted = self._plan(forms, strategy)
-            for use, run, name in ((inverted, self._inverted, 'inverted'), (~inverted, self._scan, 'scan')):
+            rows = sparse_rows(vectors, self.dim)
+            inverted = self._plan(np.diff(rows[1]) + np.diff(rows[3]), strategy)
+            for use, name in ((inverted, 'inverted'), (~inverted, 'scan')):
                 which = np.flatnonzero(use)
-                if len(which):
-                    out_ids[which], out_scores[which] = run([vectors[i] for i in which],
-                                                            [forms[i] for i in which], kk)
-                    metrics.queries(name).inc(len(which))
+                if not len(which):
+                    continue
+                if name == 'inverted':
+                    part = rows if len(which) == len(vectors) else lists.select_rows(rows, which)
+                    found = self._inverted(part, kk)
+                else:
+                    found = self._scan([vectors[i] for i in which], kk)
+                out_ids[which], out_scores[which] = found
+                metrics.queries(name).inc(len(which))
         return out_ids, out_scores
 
     def choose(self, vec) -> str:
         """The strategy `query` would use for this vector."""
-        return 'inverted' if self._plan([sparse_form(vec, self.dim)], 'auto')[0] else 'scan'
+        rows = sparse_rows([vec], self.dim)
+        return 'inverted' if self._plan(np.diff(rows[1]) + np.diff(rows[3]), 'auto')[0] else 'scan'
 
-    def _plan(self, forms, strategy: str) -> np.ndarray:
-        """Per query: True for the inverted index, False for the scan (the cheaper by the cost model)."""
+    def _plan(self, nnz: np.ndarray, strategy: str) -> np.ndarray:
+        """Per query (by its non-zero count): True for the inverted index, False for the scan (the cheaper by the
+        cost model)."""
         if strategy != 'auto':
-            return np.full(len(forms), strategy == 'inverted')
-        nnz = np.array([len(p) + len(m) for p, m in forms], dtype=np.float64)
-        touched = nnz * self._pairs / self.dim          # postings per query dimension, on average
-        return POSTING_NS * touched + ROW_NS * self._n < SCAN_NS_PER_WORD * self._n * 2 * self._nw
+            return np.full(len(nnz), strategy == 'inverted')
+        touched = nnz * (self._pairs / self.dim)       # postings per query dimension, on average
+        inverted = POSTING_NS * touched + ROW_NS * self._n + TAIL_NS * nnz * (self._n - self._post.n)
+        return inverted < SCAN_NS_PER_WORD * self._n * 2 * self._nw
 
-    def _scan(self, vectors, forms, k: int):
+    def _scan(self, vectors, k: int):
         matrix = self._matrix()
         if not self._dead and self._ids_sorted:        # kernel order (score, row) is (score, id)
             rows, scores = matrix.top_k_batch(vectors, k)
@@ -208,28 +218,14 @@ class Index:
                 return ordered(self._ids[rows], scores, k)
             fetch = min(self._n, 2 * fetch)
 
-    def _inverted(self, vectors, forms, k: int):
+    def _inverted(self, rows: tuple[np.ndarray, ...], k: int):
+        """Exact top-k from the postings (rows not yet in them scored from the packed rows), in the kernel."""
         if self._n - self._post.n > max(_TAIL_MIN, self._n // 8):
             self.refresh()
-        n, covered = self._n, self._post.n
-        ids = self._ids[:n]
-        rank = None if self._ids_sorted else np.argsort(np.argsort(ids))
-        dead = ~self._alive[:n] if self._dead else None
-        tail = self._tail_matrix() if n > covered else None
-        out_ids, out_scores = [], []
-        step = max(1, _CHUNK_CELLS // n)
-        for c in range(0, len(forms), step):
-            scores = np.empty((len(forms[c:c + step]), n), np.int64)
-            scores[:, :covered] = self._post.scores(forms[c:c + step])
-            if tail is not None:
-                rows, part = tail.top_k_batch(vectors[c:c + step], n - covered)
-                np.put_along_axis(scores[:, covered:], rows, part, axis=1)
-            if dead is not None:
-                scores[:, dead] = -(self.dim + 1)      # below any dot product; k <= live rows keeps them out
-            top = top_k_dense(scores, ids, k, -(self.dim + 1), rank)
-            out_ids.append(top[0])
-            out_scores.append(top[1])
-        return np.concatenate(out_ids), np.concatenate(out_scores)
+        n = self._n
+        dead = np.flatnonzero(~self._alive[:n]) if self._dead else None
+        found, scores = self._post.top_k(self._matrix(), *rows, k, dead, None if self._ids_sorted else self._ids[:n])
+        return self._ids[found], scores
 
     # ----- files
 
@@ -260,10 +256,6 @@ class Index:
             self._view = vsa.PackedMatrix.from_buffer(self.dim, self._n, self._words[:self._n * self._stride],
                                                       check=False)
         return self._view
-
-    def _tail_matrix(self):
-        lo, hi = self._post.n * self._stride, self._n * self._stride
-        return vsa.PackedMatrix.from_buffer(self.dim, self._n - self._post.n, self._words[lo:hi], check=False)
 
     def _row(self, id_) -> int:
         try:
@@ -303,33 +295,13 @@ class Index:
         ids[:self._n], alive[:self._n] = self._ids[:self._n], self._alive[:self._n]
         self._words, self._ids, self._alive = words, ids, alive
 
-    def _restore(self, words, ids: np.ndarray, postings: Postings, next_id: int) -> None:
+    def _restore(self, words, ids: np.ndarray, postings: PostingLists, next_id: int) -> None:
         """Adopt a compacted state: `words` holds exactly len(ids) rows, every one live and in `postings`."""
         n = len(ids)
         self._words, self._ids, self._alive = words, np.asarray(ids, np.int64), np.ones(n, bool)
         self._n, self._dead, self._next_id, self._view, self._tail = n, 0, next_id, None, []
         self._post = postings
-        self._pairs = len(postings.plus_rows) + len(postings.minus_rows)
+        self._pairs = len(postings)
         self._row_of = dict(zip(self._ids.tolist(), range(n)))
         self._ids_sorted = bool(np.all(np.diff(self._ids) > 0))
         metrics.ITEMS.set(n)
-
-
-def _pairs(parts: list[np.ndarray], first_row: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, positions) of a run of vectors starting at `first_row`, row by row."""
-    if not parts:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    rows = np.repeat(np.arange(first_row, first_row + len(parts), dtype=np.int64), [len(p) for p in parts])
-    return rows, np.concatenate(parts).astype(np.int64, copy=False)
-
-
-def _set_bits(words: np.ndarray, rows: np.ndarray, positions: np.ndarray, stride: int, plane: int) -> None:
-    """Set bit `position` of the plane at word offset `plane` in each new (all-zero) row (vsa.PackedMatrix
-    layout). Pairs come row by row with sorted positions, so the target words are non-decreasing and one
-    `reduceat` ORs together the bits that share a word."""
-    if not len(rows):
-        return
-    keys = rows * stride + plane + (positions >> 6)
-    bits = np.left_shift(np.uint64(1), (positions & 63).astype(np.uint64))
-    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
-    words[keys[starts]] = np.bitwise_or.reduceat(bits, starts)

@@ -17,13 +17,13 @@ import numpy as np
 
 from embeddenator import io, vsa
 from embeddenator.retrieval import metrics
-from embeddenator.retrieval.postings import Postings
+from embeddenator.retrieval import postings as lists
+from embeddenator.retrieval.postings import PostingLists
 
 INDEX, CODEBOOK, POSTINGS = 'index.edn', 'codebook.edn', 'postings.edn'
 SCHEMA = {INDEX: 'embeddenator.retrieval.index/1', CODEBOOK: 'embeddenator.retrieval.codebook/1',
           POSTINGS: 'embeddenator.retrieval.postings/1'}
 _REBUILD_HINT = 'the postings can be recomputed from the codebook with Index.rebuild(folder)'
-_UNPACK_ROWS = 1024
 
 
 def save(index, folder) -> Path:
@@ -43,7 +43,7 @@ def save(index, folder) -> Path:
     return folder
 
 
-def load(folder, rebuild: bool = False) -> tuple[dict, np.ndarray, np.ndarray, Postings]:
+def load(folder, rebuild: bool = False) -> tuple[dict, np.ndarray, np.ndarray, PostingLists]:
     """(metadata, codebook words, ids, postings) read from `folder`, the codebook memory-mapped;
     io.FormatError names any damaged file. `rebuild` recomputes the postings and rewrites their file."""
     folder = Path(folder)
@@ -58,28 +58,17 @@ def load(folder, rebuild: bool = False) -> tuple[dict, np.ndarray, np.ndarray, P
     return meta, words, ids, postings
 
 
-def postings_from_codebook(dim: int, n: int, words: np.ndarray) -> Postings:
-    """The inverted index recomputed from the packed rows (a block of rows at a time, to bound memory)."""
-    nw, half, stride = vsa.row_layout(dim)
-    grid = words.reshape(n, stride).view(np.uint8)
-    pairs = {0: [], half * 8: []}                      # byte offset of the +1 and the -1 plane in a row
-    for r0 in range(0, n, _UNPACK_ROWS):
-        for start, out in pairs.items():
-            bits = np.unpackbits(grid[r0:r0 + _UNPACK_ROWS, start:start + nw * 8], axis=1, count=dim,
-                                 bitorder='little')
-            rows, dims = np.nonzero(bits)
-            out.append((rows + r0, dims))
-    plus, minus = ((np.concatenate([r for r, _ in v] or [np.zeros(0, np.int64)]),
-                    np.concatenate([d for _, d in v] or [np.zeros(0, np.int64)])) for v in pairs.values())
-    return Postings.build(dim, n, plus, minus)
+def postings_from_codebook(dim: int, n: int, words: np.ndarray) -> PostingLists:
+    """The inverted index recomputed from the packed rows."""
+    return lists.from_codebook(dim, n, words)
 
 
 def _link(meta: dict) -> dict:
     return {k: meta[k] for k in ('dim', 'n', 'generation')}
 
 
-def _write_postings(folder: Path, postings: Postings, meta: dict) -> None:
-    io.write_arrays(folder / POSTINGS, postings.arrays(), schema=SCHEMA[POSTINGS], extra=_link(meta))
+def _write_postings(folder: Path, postings: PostingLists, meta: dict) -> None:
+    io.write_arrays(folder / POSTINGS, lists.arrays(postings), schema=SCHEMA[POSTINGS], extra=_link(meta))
 
 
 def _expect(path: Path, meta: dict, want: dict, offset: int = io.HEADER_SIZE) -> None:
@@ -124,7 +113,7 @@ def _read_codebook(folder: Path, meta: dict) -> np.ndarray:
     return book.words
 
 
-def _read_postings(folder: Path, meta: dict) -> Postings:
+def _read_postings(folder: Path, meta: dict) -> PostingLists:
     path = folder / POSTINGS
     try:
         env = _read_arrays(path, POSTINGS)
@@ -133,6 +122,6 @@ def _read_postings(folder: Path, meta: dict) -> Postings:
     except io.FormatError as err:
         raise io.FormatError(err.path, err.offset, f'{err.reason}; {_REBUILD_HINT}') from None
     try:
-        return Postings.from_arrays(meta['dim'], meta['n'], arrays)
+        return lists.from_arrays(meta['dim'], meta['n'], arrays)
     except ValueError as err:
         raise io.FormatError(path, io.HEADER_SIZE, f'{err}; {_REBUILD_HINT}') from None
