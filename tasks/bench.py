@@ -128,6 +128,18 @@ def replace_baseline():
     return True
 
 
+def measured_components(ws) -> list:
+    """The components the suite imports (setting `bench-components`, default all) and everything they depend on."""
+    from doit.exceptions import InvalidDodoFile
+    names = (settings().get('bench-components') or '').replace(',', ' ').split() or list(ws.components)
+    unknown = sorted(set(names) - set(ws.components))
+    if unknown:
+        raise InvalidDodoFile(f'setup.cfg [embeddenator] bench-components: unknown component(s) {", ".join(unknown)};'
+                              f' use names from {", ".join(ws.components)}')
+    chosen = set(names).union(*(ws.closure(n) for n in names))
+    return [c for n, c in ws.components.items() if n in chosen]
+
+
 def suite_files(root: Path) -> list[Path]:
     return [p for p in source_files([root / 'benchmarks' / 'suite']) if p.suffix in ('.py', '.c')]
 
@@ -135,7 +147,7 @@ def suite_files(root: Path) -> list[Path]:
 def task_bench():
     """run the benchmark suite and the regression gate (reports/bench/: results, gate, report, chart)"""
     ws, out = workspace(), paths()
-    comps = list(ws.components.values())
+    comps = measured_components(ws)
     code = [f for c in comps for f in source_files([c.root / 'src']) if f.suffix == '.py']
     plugin = [Path(__file__), Path(bench_gate.__file__), Path(bench_store.__file__), Path(bench_report.__file__)]
     deps = [*extension_targets(comps), *code, *suite_files(ws.root), *plugin,
