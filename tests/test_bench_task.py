@@ -66,3 +66,25 @@ def test_the_task_reads_kernels_suite_and_baseline_and_declares_every_report(wor
     assert any(d.endswith('bench-report.md.j2') for d in deps)
     assert sorted(task['targets']) == sorted(str(out[k]) for k in ('results', 'gate', 'report', 'chart'))
     assert bench.task_bench_baseline()['file_dep'] == [str(out['results'])]
+
+
+class _Settings:
+    def __init__(self, value):
+        self.value = value
+
+    def get(self, key, default=None):
+        return self.value if key == 'bench-components' else default
+
+
+def test_bench_reads_the_measured_components_and_their_dependencies(monkeypatch):
+    from doit.exceptions import InvalidDodoFile
+    from tasks.config import workspace
+    ws = workspace()
+    leaf = next(n for n, c in ws.components.items() if c.deps)
+    monkeypatch.setattr(bench, 'settings', lambda: _Settings(leaf))
+    assert {c.name for c in bench.measured_components(ws)} == {leaf, *ws.closure(leaf)}
+    monkeypatch.setattr(bench, 'settings', lambda: _Settings(''))
+    assert [c.name for c in bench.measured_components(ws)] == list(ws.components)
+    monkeypatch.setattr(bench, 'settings', lambda: _Settings('nosuch'))
+    with pytest.raises(InvalidDodoFile, match='bench-components: unknown component'):
+        bench.measured_components(ws)
