@@ -81,6 +81,7 @@ class ChunkCodec:
         return 8 * -(-self.words // 8)
 
     def describe(self) -> dict:
+        """The fields that identify the codec, stored with an engram; `ChunkCodec(**describe())` rebuilds it."""
         return {'version': self.version, 'dim': self.dim, 'chunk_size': self.chunk_size}
 
     def _table(self, name: str):
@@ -108,6 +109,7 @@ class ChunkCodec:
         return self._tables[name]
 
     def chunk_count(self, nbytes: int) -> int:
+        """Chunks holding `nbytes` bytes (the last one may be short)."""
         return -(-nbytes // self.chunk_size)
 
     def chunk_matrix(self, data) -> tuple[np.ndarray, int]:
@@ -163,7 +165,16 @@ class ChunkCodec:
         return self.pack(*self.encode_planes(data))
 
     def decode(self, rows: np.ndarray) -> np.ndarray:
-        """Chunk bytes (n, chunk_size) uint8 from packed rows: a bit is 1 where its slot holds +1."""
+        """Chunk bytes (n, chunk_size) uint8 from packed rows: a bit is 1 where its slot holds +1.
+
+        Exact when `overlap` is 1; a short last chunk comes back zero-padded.
+
+        >>> from embeddenator.fs import ChunkCodec
+        >>> codec = ChunkCodec(dim=1024, chunk_size=128)
+        >>> rows = codec.encode(b'hello engram')
+        >>> rows.shape, codec.overlap, bytes(codec.decode(rows)[0, :12])
+        ((1, 2, 16), 1, b'hello engram')
+        """
         rows = np.asarray(rows, dtype='<u8')
         if rows.ndim != 3 or rows.shape[1:] != (2, self.half):
             raise ValueError(f'packed chunk rows must have shape (n, 2, {self.half}), got {rows.shape}')

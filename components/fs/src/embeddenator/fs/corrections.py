@@ -19,6 +19,7 @@ KINDS = ('flips', 'block', 'verbatim')
 
 
 def digest(chunk: bytes | memoryview) -> bytes:
+    """BLAKE2b-128 of a chunk's original bytes: what a corrected decode is checked against."""
     return hashlib.blake2b(chunk, digest_size=DIGEST_SIZE).digest()
 
 
@@ -28,10 +29,12 @@ class Correction:
     payload: bytes
 
     def to_json(self) -> list:
+        """`[kind, payload as hex]`."""
         return [self.kind, self.payload.hex()]
 
     @classmethod
     def from_json(cls, item) -> 'Correction':
+        """Inverse of `to_json`; ValueError for an unknown kind."""
         kind, payload = item
         if kind not in KINDS:
             raise ValueError(f'unknown correction kind {kind!r}; expected one of {", ".join(KINDS)}')

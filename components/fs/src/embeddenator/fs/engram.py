@@ -42,6 +42,8 @@ class Engram:
         return [e for e in self.entries if e.kind == 'file']
 
     def summary(self) -> dict:
+        """Counts for display (files, dirs, symlinks, bytes, chunks, unique chunks, corrections, sub-engrams,
+        root nnz) merged with the ingest stats."""
         kinds = {k: sum(e.kind == k for e in self.entries) for k in ('file', 'dir', 'symlink')}
         return {'codec': self.codec.describe(), 'files': kinds['file'], 'dirs': kinds['dir'],
                 'symlinks': kinds['symlink'], 'bytes': sum(e.size for e in self.files),

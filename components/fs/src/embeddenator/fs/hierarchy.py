@@ -56,11 +56,20 @@ class Sparse:
         return int(self.idx.size)
 
     def shifted(self, shift: int, dim: int) -> 'Sparse':
+        """The vector rotated cyclically by `shift` dimensions (how a sub-engram is marked with its prefix).
+
+        >>> import numpy as np
+        >>> from embeddenator.fs import Sparse
+        >>> v = Sparse(np.array([0, 6], np.int32), np.array([1, -1], np.int8))
+        >>> v.to_dense(8).tolist(), v.shifted(3, 8).to_dense(8).tolist()
+        ([1, 0, 0, 0, 0, 0, -1, 0], [0, -1, 0, 1, 0, 0, 0, 0])
+        """
         idx = (self.idx.astype(np.int64) + shift) % dim
         order = np.argsort(idx, kind='stable')
         return Sparse(idx[order].astype(np.int32), self.sign[order])
 
     def to_dense(self, dim: int) -> np.ndarray:
+        """The vector as `dim` int8 trits."""
         out = np.zeros(dim, dtype=np.int8)
         out[self.idx] = self.sign
         return out

@@ -130,7 +130,18 @@ def ingest_entries(entries: list[Entry], codec: ChunkCodec | None = None, worker
 
 
 def ingest(sources, **options) -> Engram:
-    """Encode the trees and files in `sources` into an engram (in memory); options as for `ingest_entries`."""
+    """Encode the trees and files in `sources` into an engram (in memory); options as for `ingest_entries`.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from embeddenator import fs
+    >>> codec = fs.ChunkCodec(dim=1024, chunk_size=128)       # small vectors: a quick example
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = Path(tmp, 'a.txt').write_bytes(b'hello engram')
+    ...     engram = fs.ingest(tmp, codec=codec, workers=1)
+    >>> [e.path for e in engram.files], fs.read_file(engram, engram.files[0])
+    ([b'a.txt'], b'hello engram')
+    """
     return ingest_entries(scan(sources), **options)
 
 
@@ -138,6 +149,21 @@ def ingest_to(sources, target, **options) -> Engram:
     """Ingest, then write the engram atomically to `target` (untouched if anything fails).
 
     A previous engram at `target` inside the sources is not ingested into the new one.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from embeddenator import fs
+    >>> codec = fs.ChunkCodec(dim=1024, chunk_size=128)       # small vectors: a quick example
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     src = Path(tmp, 'src')
+    ...     (src / 'docs').mkdir(parents=True)
+    ...     _ = (src / 'a.txt').write_bytes(b'hello engram')
+    ...     _ = (src / 'docs' / 'b.bin').write_bytes(bytes(range(256)) * 3)
+    ...     engram = fs.ingest_to(src, Path(tmp, 'tree.engram'), codec=codec, workers=1)
+    ...     written = fs.extract(fs.load(Path(tmp, 'tree.engram')), Path(tmp, 'out'))
+    ...     same = Path(tmp, 'out', 'docs', 'b.bin').read_bytes() == (src / 'docs' / 'b.bin').read_bytes()
+    >>> written, same, engram.summary()['files'], engram.summary()['dirs']
+    (780, True, 2, 1)
     """
     engram = ingest_entries(scan(sources, exclude=[target]), **options)
     save(engram, target)

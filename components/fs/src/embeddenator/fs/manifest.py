@@ -34,6 +34,16 @@ class Entry:
         return self.path.rpartition(b'/')[0]
 
     def to_json(self) -> dict:
+        """The entry as stored in an engram's manifest: only the fields its kind uses, never `source`.
+
+        >>> from embeddenator.fs import Entry
+        >>> item = Entry(b'docs/a.txt', 'file', size=5, sha256='ab', first=2, count=1).to_json()
+        >>> item
+        {'path': 'docs/a.txt', 'kind': 'file', 'mode': 420, 'mtime_ns': 0,
+         'size': 5, 'sha256': 'ab', 'first': 2, 'count': 1}
+        >>> Entry.from_json(item) == Entry(b'docs/a.txt', 'file', size=5, sha256='ab', first=2, count=1)
+        True
+        """
         out = {'path': encode_path(self.path), 'kind': self.kind, 'mode': self.mode, 'mtime_ns': self.mtime_ns}
         if self.kind == 'file':
             out.update(size=self.size, sha256=self.sha256, first=self.first, count=self.count)
@@ -43,6 +53,7 @@ class Entry:
 
     @classmethod
     def from_json(cls, item: dict) -> 'Entry':
+        """Inverse of `to_json`; FsError for a malformed item or a path that could escape the output folder."""
         try:
             kind = item['kind']
             if kind not in KINDS:
@@ -61,6 +72,14 @@ class Entry:
 
 
 def encode_path(path: bytes):
+    """A path for JSON: a string when it is UTF-8, otherwise `{'hex': ...}`.
+
+    >>> from embeddenator.fs.manifest import decode_path, encode_path
+    >>> encode_path(b'docs/a.txt'), encode_path(b'caf\\xe9')
+    ('docs/a.txt', {'hex': '636166e9'})
+    >>> decode_path({'hex': '636166e9'})
+    b'caf\\xe9'
+    """
     try:
         return path.decode('utf-8')
     except UnicodeDecodeError:
@@ -68,6 +87,7 @@ def encode_path(path: bytes):
 
 
 def decode_path(value) -> bytes:
+    """Inverse of `encode_path`."""
     return bytes.fromhex(value['hex']) if isinstance(value, dict) else value.encode('utf-8')
 
 

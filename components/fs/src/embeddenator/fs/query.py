@@ -26,10 +26,12 @@ class Hit:
     offset: int = -1    # chunks: byte offset of the chunk within the file
 
     def to_json(self) -> dict:
+        """The hit as plain data; `chunk` and `offset` appear only for chunk hits."""
         return {k: v for k, v in asdict(self).items() if not (k in ('chunk', 'offset') and v < 0)}
 
 
 def to_vsa(vec: Sparse, dim: int) -> 'vsa.SparseVec':
+    """The same vector as a `vsa.SparseVec` of dimension `dim`, for the kernels and retrieval."""
     return vsa.SparseVec(dim, vec.idx[vec.sign > 0].astype(np.int64), vec.idx[vec.sign < 0].astype(np.int64))
 
 
@@ -51,6 +53,7 @@ def file_vector(engram: Engram, data: bytes) -> Sparse:
 
 
 def rank_files(engram: Engram, qvec: Sparse, k: int) -> list[Hit]:
+    """The k stored files whose vectors have the highest dot product with `qvec`; [] if nothing can match."""
     from embeddenator.retrieval import Index
     files = engram.files
     if not files or not qvec.nnz:
@@ -61,6 +64,8 @@ def rank_files(engram: Engram, qvec: Sparse, k: int) -> list[Hit]:
 
 
 def rank_chunks(engram: Engram, rows: np.ndarray, k: int) -> list[Hit]:
+    """The k codebook chunks scoring highest against any of the query's packed chunk `rows`, each reported at
+    its first use (file, chunk index, byte offset)."""
     m, dim = len(engram.codebook), engram.codec.dim
     if not m or not len(rows):
         return []
@@ -87,7 +92,19 @@ def _first_use(engram: Engram, rows: list[int]) -> dict[int, tuple[bytes, int]]:
 
 
 def query(engram: Engram, what, k: int = 5) -> dict:
-    """{'files': [Hit], 'chunks': [Hit]}: the k stored files and chunks most similar to `what` (bytes or a path)."""
+    """{'files': [Hit], 'chunks': [Hit]}: the k stored files and chunks most similar to `what` (bytes or a path).
+
+    >>> import os, tempfile
+    >>> from embeddenator.fs import ChunkCodec, ingest, query
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name, data in (('greeting.txt', b'hello engram'), ('table.bin', bytes(range(256)))):
+    ...         with open(os.path.join(tmp, name), 'wb') as out:
+    ...             _ = out.write(data)
+    ...     engram = ingest(tmp, codec=ChunkCodec(dim=1024, chunk_size=128), workers=1)
+    >>> hits = query(engram, b'hello', k=1)
+    >>> hits['files'][0].to_json(), hits['chunks'][0].offset
+    ({'path': 'greeting.txt', 'score': 40}, 0)
+    """
     if k < 1:
         raise FsError(f'k={k}: ask for at least one result')
     data = _query_bytes(what)

@@ -38,6 +38,7 @@ class PieceResult:
 
 
 def read_piece(piece: Piece) -> bytes:
+    """The bytes of `piece`; FsError if they cannot be read or the file changed size since it was scanned."""
     try:
         with open(piece.source, 'rb') as fh:
             fh.seek(piece.offset)
