@@ -50,7 +50,17 @@ def _dim_of(vectors: Sequence, dim: int | None) -> int:
 
 
 def to_arrays(vectors: Sequence, form: str = 'sparse', dim: int | None = None) -> dict[str, np.ndarray]:
-    """Named arrays holding `vectors` in `form`, plus `dim` as a 0-d int64 array."""
+    """Named arrays holding `vectors` in `form`, plus `dim` as a 0-d int64 array.
+
+    >>> from embeddenator import interop, vsa
+    >>> vectors = [vsa.SparseVec(8, [0, 3], [5]), vsa.SparseVec(8, [], [1])]
+    >>> {name: a.tolist() for name, a in interop.to_arrays(vectors, 'sparse').items()}
+    {'dim': 8, 'indptr': [0, 3, 4], 'indices': [0, 3, 5, 1], 'signs': [1, 1, -1, -1]}
+    >>> interop.to_arrays(vectors, 'dense')['dense'].tolist()[1]
+    [0, -1, 0, 0, 0, 0, 0, 0]
+    >>> interop.from_arrays(interop.to_arrays(vectors, 'packed')) == vectors
+    True
+    """
     if form not in FORMS:
         raise InteropError(f'form {form!r} is not one of {", ".join(FORMS)}')
     dim = _dim_of(vectors, dim)
@@ -81,7 +91,18 @@ def _packed_rows(svs: list, dim: int) -> np.ndarray:
 
 
 def from_arrays(arrays) -> list[vsa.SparseVec]:
-    """Inverse of `to_arrays`: the form is told by which arrays are present."""
+    """Inverse of `to_arrays`: the form is told by which arrays are present; InteropError for invalid arrays.
+
+    >>> import numpy as np
+    >>> from embeddenator import interop
+    >>> interop.from_arrays({'dim': np.asarray(3), 'dense': np.array([[1, 0, -1]], np.int8)})
+    [SparseVec(dim=3, nnz=2)]
+    >>> try:
+    ...     interop.from_arrays({'dim': np.asarray(3), 'dense': np.array([[2, 0, 0]], np.int8)})
+    ... except interop.InteropError as err:
+    ...     print(err)
+    array 'dense' must be values in {-1, 0, +1}
+    """
     try:
         dim = int(np.asarray(arrays['dim']))
         if 'dense' in arrays:

@@ -37,18 +37,21 @@ def _read(path) -> bytes:
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """`arrays` as the bytes of a compressed `.npz` (built in memory, so the file can be written atomically)."""
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     return buf.getvalue()
 
 
 def save_npy(path, vectors: Sequence, dim: int | None = None) -> Path:
+    """Write `vectors` as one dense int8 (n, dim) `.npy` matrix; returns the path."""
     buf = io.BytesIO()
     np.save(buf, to_arrays(vectors, 'dense', dim)['dense'], allow_pickle=False)
     return _write(path, buf.getvalue())
 
 
 def load_npy(path) -> list[vsa.SparseVec]:
+    """Vectors from a dense `.npy` matrix (a 1-D array is one vector); InteropError for non-ternary data."""
     try:
         dense = np.load(io.BytesIO(_read(path)), allow_pickle=False)
     except ValueError as err:
@@ -58,10 +61,12 @@ def load_npy(path) -> list[vsa.SparseVec]:
 
 
 def save_npz(path, vectors: Sequence, form: str = 'sparse', dim: int | None = None) -> Path:
+    """Write `vectors` as the arrays of `form` plus a `form` tag in a compressed `.npz`; returns the path."""
     return _write(path, npz_bytes({**to_arrays(vectors, form, dim), 'form': np.asarray(form)}))
 
 
 def load_npz(path) -> list[vsa.SparseVec]:
+    """Vectors from a `.npz` written by `save_npz` (pickles refused); InteropError for anything else."""
     try:
         with np.load(io.BytesIO(_read(path)), allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
@@ -73,6 +78,15 @@ def load_npz(path) -> list[vsa.SparseVec]:
 
 
 def to_json(vectors: Sequence, dim: int | None = None) -> dict:
+    """A JSON-ready document of `vectors` as +1/-1 index lists; `dim` is needed only when there are none.
+
+    >>> from embeddenator import interop, vsa
+    >>> doc = interop.to_json([vsa.SparseVec(8, [0, 3], [5])])
+    >>> doc
+    {'format': 'embeddenator-vectors/v1', 'dim': 8, 'vectors': [{'pos': [0, 3], 'neg': [5]}]}
+    >>> interop.from_json(doc)[0].to_dense().tolist()
+    [1, 0, 0, 1, 0, -1, 0, 0]
+    """
     svs = [as_sparse(v, dim) for v in vectors]
     dim = dim if dim is not None else (svs[0].dim if svs else None)
     if dim is None:
@@ -82,6 +96,7 @@ def to_json(vectors: Sequence, dim: int | None = None) -> dict:
 
 
 def from_json(doc: dict) -> list[vsa.SparseVec]:
+    """Inverse of `to_json`; InteropError for another format or malformed vectors."""
     if not isinstance(doc, dict) or doc.get('format') != JSON_FORMAT:
         raise InteropError(f'JSON document is not {JSON_FORMAT!r} (field "format")')
     try:
@@ -94,10 +109,12 @@ def from_json(doc: dict) -> list[vsa.SparseVec]:
 
 
 def save_json(path, vectors: Sequence, dim: int | None = None) -> Path:
+    """Write `to_json(vectors, dim)` to `path`; returns the path."""
     return _write(path, json.dumps(to_json(vectors, dim), separators=(',', ':')).encode('utf-8'))
 
 
 def load_json(path) -> list[vsa.SparseVec]:
+    """Vectors from a file written by `save_json`."""
     try:
         doc = json.loads(_read(path).decode('utf-8'))
     except (UnicodeDecodeError, ValueError) as err:
@@ -110,7 +127,19 @@ LOADERS = {'.npy': load_npy, '.npz': load_npz, '.json': load_json}
 
 
 def save(path, vectors: Sequence, dim: int | None = None) -> Path:
-    """Save by suffix (.npy, .npz, .json)."""
+    """Save by suffix (.npy, .npz, .json).
+
+    >>> import os, tempfile
+    >>> from embeddenator import interop, vsa
+    >>> vectors = [vsa.SparseVec(8, [0, 3], [5]), vsa.SparseVec(8, [], [1])]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name in ('v.npy', 'v.npz', 'v.json'):
+    ...         _ = interop.save(os.path.join(tmp, name), vectors)
+    ...         print(name, interop.load(os.path.join(tmp, name)) == vectors)
+    v.npy True
+    v.npz True
+    v.json True
+    """
     saver = SAVERS.get(Path(path).suffix.lower())
     if saver is None:
         raise InteropError(f'{os.fspath(path)}: unknown suffix; use one of {", ".join(SAVERS)}')

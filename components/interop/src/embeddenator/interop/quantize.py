@@ -17,7 +17,13 @@ from embeddenator.interop.arrays import InteropError
 
 
 def quantize(embeddings, k: int | None = None) -> list[vsa.SparseVec]:
-    """Ternary vectors from a (n, d) or (d,) float array, keeping the top `k` magnitudes (default d // 50, >= 1)."""
+    """Ternary vectors from a (n, d) or (d,) float array, keeping the top `k` magnitudes (default d // 50, >= 1).
+
+    >>> from embeddenator import interop
+    >>> ternary = interop.quantize([[0.5, -2.0, 0.0, 1.0], [0.0, 0.0, 0.0, 3.0]], k=2)
+    >>> interop.to_float(ternary).tolist()
+    [[0.0, -1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0]]
+    """
     x = np.asarray(embeddings, dtype=np.float64)
     if x.ndim == 1:
         x = x[None, :]
