@@ -16,12 +16,16 @@ OK, USER_ERROR, DATA_ERROR = 0, 1, 2
 
 
 class Parser(argparse.ArgumentParser):
+    """argparse with the documented exit code for bad arguments (1, not argparse's 2, which means bad data)."""
+
     def error(self, message):
+        """Print the usage and the message to stderr, then exit with USER_ERROR."""
         self.print_usage(sys.stderr)
         self.exit(USER_ERROR, f'{self.prog}: error: {message}\n')
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `embeddenator` parser: one subcommand per function of `commands`, each with `--json`."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument('--json', action='store_true', help='print one JSON object for scripts')
     parser = Parser(prog='embeddenator', description='Holographic filesystem and ternary VSA tools.',
@@ -83,6 +87,7 @@ def classify(err: BaseException) -> int | None:
 
 
 def main(argv=None) -> int:
+    """Run one command (`argv` defaults to sys.argv[1:]) and return its exit code; see the module docstring."""
     args = build_parser().parse_args(argv)
     show = not args.json
     try:

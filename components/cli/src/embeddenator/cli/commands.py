@@ -26,6 +26,7 @@ def _storage(engram: fs.Engram, size: int) -> dict:
 
 
 def ingest(args, show: bool) -> tuple[dict, list[str]]:
+    """`ingest`: encode `args.sources` into the engram `args.output` (atomically), with speed and storage."""
     _writable_target(args.output, 'output file')
     bar = Progress('ingest', show)
     start = time.perf_counter()
@@ -46,6 +47,7 @@ def ingest(args, show: bool) -> tuple[dict, list[str]]:
 
 
 def extract(args, show: bool) -> tuple[dict, list[str]]:
+    """`extract`: recreate the tree of `args.engram` under `args.output`, every file verified."""
     engram = fs.load(args.engram)
     bar = Progress('extract', show)
     start = time.perf_counter()
@@ -61,6 +63,7 @@ def extract(args, show: bool) -> tuple[dict, list[str]]:
 
 
 def query(args, show: bool) -> tuple[dict, list[str]]:
+    """`query`: the `args.k` stored files and chunks most similar to the file `args.query`, as two tables."""
     engram = fs.load(args.engram)
     hits = fs.query(engram, args.query, k=args.k)
     result = {'engram': args.engram, 'query': args.query, 'k': args.k,
@@ -72,6 +75,7 @@ def query(args, show: bool) -> tuple[dict, list[str]]:
 
 
 def info(args, show: bool) -> tuple[dict, list[str]]:
+    """`info`: the engram's codec, counts, sizes and storage overhead."""
     engram = fs.load(args.engram)
     summary = engram.summary()
     result = {'engram': args.engram, **summary, **_storage(engram, os.path.getsize(args.engram))}
@@ -81,6 +85,7 @@ def info(args, show: bool) -> tuple[dict, list[str]]:
 
 
 def export(args, show: bool) -> tuple[dict, list[str]]:
+    """`export`: write the engram's vectors to `args.output` (.npz, .json or .npy, by suffix)."""
     from embeddenator import interop
     _writable_target(args.output, 'output file')
     written = interop.export_engram(fs.load(args.engram), args.output)

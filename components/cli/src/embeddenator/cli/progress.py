@@ -8,6 +8,15 @@ WIDTH = 30
 
 
 class Progress:
+    """A `progress(done, total)` callback drawing a bar with MB and MB/s; silent unless `allowed` and a terminal.
+
+    >>> import io
+    >>> from embeddenator.cli.progress import Progress
+    >>> bar = Progress('ingest', stream=io.StringIO())     # not a terminal: draws nothing
+    >>> bar(50, 100); bar.close()
+    >>> bar.enabled, bar.stream.getvalue()
+    (False, '')
+    """
     def __init__(self, label: str, allowed: bool = True, stream=None):
         self.stream = stream or sys.stderr
         self.label = label
@@ -26,6 +35,7 @@ class Progress:
         self.shown = True
 
     def close(self) -> None:
+        """End the bar's line, if one was drawn, so the next output starts on its own line."""
         if self.shown:
             self.stream.write('\n')
             self.stream.flush()
