@@ -72,10 +72,12 @@ cdef extern from "topk.h" nogil:
     void krn_select_topk(const int64_t *scores, size_t n, size_t k, int64_t *ids, int64_t *out)
 
 cdef extern from "postings.h" nogil:
-    # SAFETY: start holds nrows + 1 rising offsets into pos; words holds rows first .. first + nrows - 1 of stride
-    # words with plane + ceil(dim / 64) <= stride (out-of-range positions are skipped and counted).
-    size_t krn_pack_rows(const int64_t *start, const int64_t *pos, size_t nrows, size_t first, int64_t dim,
-                         uint64_t *words, size_t stride, size_t plane)
+    # SAFETY: pos holds n values.
+    size_t krn_count_outside(const int64_t *pos, size_t n, int64_t dim)
+    # SAFETY: start holds nrows + 1 rising offsets into pos, every position in [0, dim) (krn_count_outside);
+    # words holds rows first .. first + nrows - 1 of stride words with plane + ceil(dim / 64) <= stride.
+    void krn_pack_rows(const int64_t *start, const int64_t *pos, size_t nrows, size_t first, uint64_t *words,
+                       size_t stride, size_t plane)
     # SAFETY: words holds n rows of stride words, plane + nw <= stride; ptr holds dim + 1 counters; cur holds dim
     # offsets counted over the same rows, so rows (ptr[dim] values) receives every write.
     void krn_postings_count(const uint64_t *words, size_t n, size_t stride, size_t plane, size_t nw, size_t dim,
@@ -84,8 +86,8 @@ cdef extern from "postings.h" nogil:
                            int64_t *cur, int32_t *rows)
     # SAFETY: ptr holds dim + 1 offsets, rows holds len values.
     int krn_postings_valid(const int64_t *ptr, size_t dim, const int32_t *rows, size_t len, size_t n)
-    # SAFETY: old_ptr / old_rows valid postings, start rising offsets into pos with positions in [0, dim), new_ptr
-    # zeroed dim + 1, cur dim, new_rows old_ptr[dim] + start[nrows] values.
+    # SAFETY: old_ptr / old_rows valid postings, start rising offsets into pos with positions in [0, dim)
+    # (krn_count_outside), new_ptr zeroed dim + 1, cur dim, new_rows old_ptr[dim] + start[nrows] values.
     void krn_postings_extend(const int64_t *old_ptr, const int32_t *old_rows, size_t dim, size_t first,
                              const int64_t *start, const int64_t *pos, size_t nrows, int64_t *new_ptr, int64_t *cur,
                              int32_t *new_rows)

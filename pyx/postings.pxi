@@ -28,11 +28,41 @@ cdef object _offsets(object a, Py_ssize_t total, str name):
     return arr
 
 
-cdef object _positions(object a, Py_ssize_t dim, str name):
-    arr = _i64_array(a, name)
-    if arr.shape[0] and (arr.min() < 0 or arr.max() >= dim):
-        raise ValueError(f'{name} has a position outside [0, {dim})')
-    return arr
+cdef size_t _outside(object arr, Py_ssize_t dim) except? 0:
+    """How many values of a 1-D C-contiguous int64 array are outside [0, dim)."""
+    cdef const int64_t[::1] m = arr
+    cdef size_t bad = 0
+    if m.shape[0]:
+        # SAFETY: m holds m.shape[0] > 0 values, alive for this call.
+        with nogil:
+            bad = krn_count_outside(&m[0], <size_t>m.shape[0], dim)
+    return bad
+
+
+cdef tuple _sparse_csr(object pos, object pos_offsets, object neg, object neg_offsets, Py_ssize_t dim):
+    """Rows given as CSR by row, as int64 arrays: offsets rising from 0 to the length of their values, the same
+    number of rows on both signs, every position in [0, dim); ValueError otherwise."""
+    qp, qn = _i64_array(pos, 'pos'), _i64_array(neg, 'neg')
+    po, no = _offsets(pos_offsets, qp.shape[0], 'pos_offsets'), _offsets(neg_offsets, qn.shape[0], 'neg_offsets')
+    if po.shape[0] != no.shape[0]:
+        raise ValueError('pos_offsets and neg_offsets must describe the same number of rows')
+    for name, arr in (('pos', qp), ('neg', qn)):
+        if _outside(arr, dim):
+            raise ValueError(f'{name} has a position outside [0, {dim})')
+    return qp, po, qn, no
+
+
+cdef const int64_t *_first_i64(object arr, object keep) except? NULL:
+    """Address of the first value of a C-contiguous int64 array, or of a dummy value when it is empty.
+
+    SAFETY: valid while `arr` and `keep` (a list the dummy is appended to) stay referenced by the caller; a
+    caller passing an empty array also passes a zero count, so the dummy is never read.
+    """
+    if arr.shape[0] == 0:
+        arr = np.zeros(1, np.int64)
+        keep.append(arr)
+    cdef const int64_t[::1] m = arr
+    return &m[0]
 
 
 def sparse_rows(vectors, dim):
@@ -69,34 +99,35 @@ def sparse_rows(vectors, dim):
     return pos, po, neg, no
 
 
-def _pack_rows(words, dim, first, start, positions, plane):
-    """Set bit positions[start[i]:start[i + 1]] of the plane at word offset `plane` (0 or half) of row
-    first + i of `words` (PackedMatrix layout, writable); ValueError on any bound, nothing written then."""
+def _pack_rows(words, dim, first, pos, pos_offsets, neg, neg_offsets):
+    """Set the bits of rows first, first + 1, ... of `words` (PackedMatrix layout, writable, those rows zero) from
+    rows given as CSR by row (see `sparse_rows`); ValueError on any bound, and then nothing is written."""
     cdef Py_ssize_t d = _check_dim(dim)
-    nw_, half, stride_ = row_layout(d)
-    cdef size_t stride = stride_
+    nw_, half_, stride_ = row_layout(d)
+    cdef size_t stride = stride_, half = half_
     if not isinstance(words, np.ndarray) or words.dtype != np.uint64 or words.ndim != 1 \
             or not words.flags.c_contiguous or not words.flags.writeable:
         raise ValueError('words must be a writable C-contiguous 1-D uint64 array')
-    pos = _positions(positions, d, 'positions')
-    st = _offsets(start, pos.shape[0], 'start')
-    cdef Py_ssize_t nrows = st.shape[0] - 1, f = _int_arg(first, 'first'), pl = _int_arg(plane, 'plane')
-    if pl not in (0, half):
-        raise ValueError(f'plane must be 0 or {half}, got {pl}')
+    qp, po, qn, no = _sparse_csr(pos, pos_offsets, neg, neg_offsets, d)
+    cdef Py_ssize_t nrows = po.shape[0] - 1, f = _int_arg(first, 'first')
     if f < 0 or <size_t>(f + nrows) * stride > <size_t>words.shape[0]:
         raise ValueError(f'rows {f}..{f + nrows} do not fit {words.shape[0] // stride} rows of {stride} words')
-    if nrows == 0 or pos.shape[0] == 0:
+    if nrows == 0:
         return
     cdef uint64_t[::1] w = words
-    cdef const int64_t[::1] ms = st
-    cdef const int64_t[::1] mp = pos
-    cdef size_t bad = 0
-    # SAFETY: rows f .. f + nrows - 1 lie inside w (checked above), plane + nw <= stride, ms holds nrows + 1
-    # offsets rising from 0 to len(mp) > 0, and every position is in [0, d) (checked; the kernel re-checks).
+    keep = []
+    cdef const int64_t *st[2]
+    cdef const int64_t *ps[2]
+    cdef size_t plane[2]
+    # SAFETY: the addresses of po / qp / no / qn (or of dummies kept in `keep`, read zero times) held by this frame.
+    st[0], ps[0], plane[0] = _first_i64(po, keep), _first_i64(qp, keep), 0
+    st[1], ps[1], plane[1] = _first_i64(no, keep), _first_i64(qn, keep), half
+    cdef int sign
+    # SAFETY: rows f .. f + nrows - 1 lie inside w (checked above); each plane's offsets rise to the length of its
+    # positions, all in [0, d) (_sparse_csr).
     with nogil:
-        bad = krn_pack_rows(&ms[0], &mp[0], <size_t>nrows, <size_t>f, d, &w[0], stride, <size_t>pl)
-    if bad:
-        raise ValueError(f'{bad} positions outside [0, {d})')
+        for sign in range(2):
+            krn_pack_rows(st[sign], ps[sign], <size_t>nrows, <size_t>f, &w[0], stride, plane[sign])
 
 
 cdef class PostingLists:
@@ -199,39 +230,47 @@ cdef class PostingLists:
         return PostingLists._made(d, rows, plus_indptr, plus_rows, minus_indptr, minus_rows, False)
 
     def extended(self, pos, pos_offsets, neg, neg_offsets):
-        """These postings followed by rows n, n + 1, ... given as CSR by row (see `sparse_rows`): a new object."""
-        arrays = []
-        cdef int64_t[::1] nptr
-        cdef int64_t[::1] cur
-        cdef int32_t[::1] nrows_
-        cdef const int64_t[::1] optr
-        cdef const int32_t[::1] orows
-        cdef const int64_t[::1] st
-        cdef const int64_t[::1] ps
-        cdef size_t dim = self.dim, nr = 0, first = self.n
-        for sign, p_, o_, optr_, orows_ in (('pos', pos, pos_offsets, self.plus_indptr, self.plus_rows),
-                                            ('neg', neg, neg_offsets, self.minus_indptr, self.minus_rows)):
-            pa = _positions(p_, self.dim, sign)
-            oa = _offsets(o_, pa.shape[0], f'{sign}_offsets')
-            if arrays and oa.shape[0] - 1 != <Py_ssize_t>nr:
-                raise ValueError('pos_offsets and neg_offsets must describe the same number of rows')
-            nr = oa.shape[0] - 1
-            if self.n + nr >= (1 << 31):
-                raise ValueError('postings hold at most 2^31 - 1 rows')
-            p = np.zeros(dim + 1, np.int64)
-            rws = np.empty(orows_.shape[0] + pa.shape[0], np.int32)
-            c = np.empty(dim, np.int64)
-            nptr, cur, optr, st = p, c, optr_, oa
-            orows = orows_ if orows_.shape[0] else np.zeros(1, np.int32)
-            ps = pa if pa.shape[0] else np.zeros(1, np.int64)
-            nrows_ = rws if rws.shape[0] else np.zeros(1, np.int32)
-            # SAFETY: optr / orows are this object's validated postings (a dummy row where empty, never read);
-            # st holds nr + 1 offsets rising to len(pa), every position in [0, dim) (both checked above); nptr is
-            # zeroed dim + 1, cur dim, nrows_ holds len(orows_) + len(pa) values; n + nr < 2^31 (checked).
-            with nogil:
-                krn_postings_extend(&optr[0], &orows[0], dim, first, &st[0], &ps[0], nr, &nptr[0], &cur[0],
-                                    &nrows_[0])
-            arrays += [p, rws]
+        """These postings followed by rows n, n + 1, ... given as CSR by row (see `sparse_rows`): a new object.
+
+        One thread: building the two signs on two cores measured slower on a machine whose cores are shared (a
+        two-item split cannot rebalance when one core is taken)."""
+        qp, po, qn, no = _sparse_csr(pos, pos_offsets, neg, neg_offsets, self.dim)
+        cdef size_t dim = self.dim, nr = po.shape[0] - 1, first = self.n
+        if self.n + nr >= (1 << 31):
+            raise ValueError('postings hold at most 2^31 - 1 rows')
+        keep, arrays = [], []
+        cdef const int64_t *optr[2]
+        cdef const int32_t *orows[2]
+        cdef const int64_t *st[2]
+        cdef const int64_t *ps[2]
+        cdef int64_t *nptr[2]
+        cdef int64_t *cur[2]
+        cdef int32_t *nrows_[2]
+        cdef int64_t[::1] mp
+        cdef int64_t[::1] mc
+        cdef int32_t[::1] mr
+        cdef const int64_t[::1] mo
+        cdef const int32_t[::1] mor
+        cdef int sign
+        for sign, vals, offs, old_ptr, old_rows in ((0, qp, po, self.plus_indptr, self.plus_rows),
+                                                    (1, qn, no, self.minus_indptr, self.minus_rows)):
+            p, c = np.zeros(dim + 1, np.int64), np.empty(dim, np.int64)
+            r = np.empty(old_rows.shape[0] + vals.shape[0] or 1, np.int32)
+            ro = old_rows if old_rows.shape[0] else np.zeros(1, np.int32)
+            keep += [p, c, r, ro]
+            arrays += [p, r[:old_rows.shape[0] + vals.shape[0]]]
+            mp, mc, mr, mo, mor = p, c, r, old_ptr, ro
+            # SAFETY: addresses of arrays held by `keep`, `arrays`, this object or this frame (a dummy where the
+            # values are empty, read zero times).
+            nptr[sign], cur[sign], nrows_[sign], optr[sign], orows[sign] = &mp[0], &mc[0], &mr[0], &mo[0], &mor[0]
+            st[sign], ps[sign] = _first_i64(offs, keep), _first_i64(vals, keep)
+        # SAFETY: each sign's old postings are this object's validated lists; its new rows rise to the length of
+        # their positions, all in [0, dim) (_sparse_csr); nptr is zeroed dim + 1, cur dim, nrows_ old + new
+        # values; n + nr < 2^31 (checked).
+        with nogil:
+            for sign in range(2):
+                krn_postings_extend(optr[sign], orows[sign], dim, first, st[sign], ps[sign], nr, nptr[sign],
+                                    cur[sign], nrows_[sign])
         return PostingLists._made(self.dim, self.n + nr, arrays[0], arrays[1], arrays[2], arrays[3])
 
     def __repr__(self):
@@ -253,11 +292,8 @@ cdef class PostingLists:
             _dim_mismatch(self.dim, book.dim)
         if book.n < self.n:
             raise ValueError(f'the codebook has {book.n} rows, the postings cover {self.n}')
-        qp, qn = _positions(pos, self.dim, 'pos'), _positions(neg, self.dim, 'neg')
-        po, no = _offsets(pos_offsets, qp.shape[0], 'pos_offsets'), _offsets(neg_offsets, qn.shape[0], 'neg_offsets')
+        qp, po, qn, no = _sparse_csr(pos, pos_offsets, neg, neg_offsets, self.dim)
         cdef Py_ssize_t nq = po.shape[0] - 1, n = book.n, kk = _int_arg(k, 'k'), nd, q, most = 0
-        if no.shape[0] - 1 != nq:
-            raise ValueError('pos_offsets and neg_offsets must describe the same number of queries')
         dd = np.zeros(0, np.int64) if dead is None else _i64_array(dead, 'dead')
         nd = dd.shape[0]
         if nd and (dd[0] < 0 or dd[nd - 1] >= n or (nd > 1 and np.any(dd[1:] <= dd[:nd - 1]))):

@@ -105,8 +105,7 @@ class Index:
             new = self._new_ids(m, ids)
             n0, n1 = self._n, self._n + m
             self._reserve(n1)
-            lists.pack_rows(self._words, self.dim, n0, rows[1], rows[0], 0)
-            lists.pack_rows(self._words, self.dim, n0, rows[3], rows[2], self._half)
+            lists.pack_rows(self._words, self.dim, n0, *rows)
             self._ids[n0:n1], self._alive[n0:n1] = new, True
             self._row_of.update(zip(new.tolist(), range(n0, n1)))
             self._n, self._view = n1, None
