@@ -39,7 +39,7 @@ class Row:
     change: float | None        # current / baseline - 1; positive is slower
     ci: float | None            # half-width of the change's confidence interval (relative), None if exact
     cls: str
-    uncertain: bool = False     # the interval reaches below the critical line (or zero, for a major change)
+    uncertain: bool = False     # the interval reaches below the critical line (critical) or zero (others)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -48,19 +48,20 @@ class Row:
 def classify(change: float, ci: float | None = None) -> tuple[str, bool]:
     """The class of a relative change (positive = slower), and whether it is uncertain.
 
-    Uncertain: a critical change whose interval reaches below the critical line (demoted to major), or a major one
-    whose interval reaches zero (it may be no change at all).
+    Uncertain: a change over the critical line whose interval reaches below it (demoted to major), or any other
+    change whose interval reaches zero (it may be no change at all).
     """
     if change > CRITICAL:
         if ci is not None and change - ci <= CRITICAL:
             return 'major', True
         return 'critical', False
+    noisy = ci is not None and abs(change) <= ci
     if change > MAJOR:
-        return 'major', ci is not None and change - ci <= 0
+        return 'major', noisy
     if change > NOISE_FLOOR:
-        return 'minor', False
+        return 'minor', noisy
     if change < -NOISE_FLOOR:
-        return 'faster', False
+        return 'faster', noisy
     return 'unchanged', False
 
 

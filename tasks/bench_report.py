@@ -32,7 +32,7 @@ def format_change(row: Row) -> str:
 
 
 def format_class(row: Row) -> str:
-    return CLASS_MARK[row.cls] + (' (uncertain: within the 95% interval of the change)' if row.uncertain else '')
+    return CLASS_MARK[row.cls] + (' (uncertain)' if row.uncertain else '')
 
 
 def _row_view(row: Row) -> dict:

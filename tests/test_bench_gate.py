@@ -21,6 +21,7 @@ def test_a_critical_change_whose_interval_reaches_below_the_line_is_demoted_and_
     assert g.classify(0.25, ci=0.10) == ('critical', False)
     assert g.classify(0.07, ci=0.08) == ('major', True)
     assert g.classify(0.07, ci=0.05) == ('major', False)
+    assert g.classify(-0.2, ci=0.3) == ('faster', True) and g.classify(0.03, ci=0.01) == ('minor', False)
 
 
 def test_compare_sets_each_metric_against_its_baseline():

@@ -79,7 +79,7 @@ def hier_query(vsa) -> list[dict]:
     np_top, np_children = numpy_ref.planes(nodes), [numpy_ref.planes(c) for c in leaves]
     np_queries = [(q.pos_words, q.neg_words) for q in queries]
     t = interleaved(partial(_descend, top, children, queries), partial(_np_descend, np_top, np_children, np_queries),
-                    rounds=5)
+                    rounds=9)
     return [metric('hier-query/descend/1k', f'{QUERIES:,} queries, 2 levels of {FANOUT}', t, 'time ratio to numpy',
                    queries_per_s=QUERIES / (t.subject_ns / 1e9))]
 
@@ -91,7 +91,7 @@ def scan(vsa) -> tuple[list[dict], dict]:
     q = vsa.random(seed=7).to_packed()
     words = np.asarray(book.words)
     res = interleaved(partial(book.top_k, q, 10), partial(numpy_ref.top_k, pos, neg, q.pos_words, q.neg_words, 10),
-                      rounds=9, bandwidth=partial(numpy_ref.read_all, words))
+                      rounds=21, bandwidth=partial(numpy_ref.read_all, words))
     nbytes = words.nbytes
     bw = nbytes / res['bandwidth'].reference_ns
     scan_rate = nbytes / res['reference'].subject_ns
