@@ -1,11 +1,12 @@
 """`integration` report: pass/fail per area of the integration suite, from its JUnit XML.
 
-An area is one test module of tests/integration; the table below names each in the report's words, in the order
-the report lists them. A module missing from the table is still reported, under its own name, so a new test file
-can never be silently left out.
+An area is one test module of the suite, titled by the first line of its docstring, so the suite describes
+itself and the plugin names nothing. Every module of the suite is an area: one that ran no test fails, so a test
+file can never be silently left out; a module the JUnit file names but the folder lacks is still listed.
 """
 from __future__ import annotations
 
+import ast
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
@@ -15,15 +16,17 @@ from tasks.reporting import write_report
 
 TEMPLATE = 'integration.md.j2'
 
-AREAS = (                                           # test module -> what it proves
-    ('test_vsa_retrieval', 'VSA to retrieval'),
-    ('test_retrieval_fs', 'retrieval to fs'),
-    ('test_fs_interop', 'fs to interop'),
-    ('test_io_obs', 'io and obs standalone'),
-    ('test_cli_end_to_end', 'every CLI command end to end'),
-    ('test_error_recovery', 'error recovery (index corruption, failing worker, SIMD fallback)'),
-    ('test_namespace', 'one namespace, seven distributions'),
-)
+
+def area_titles(suite: Path) -> dict[str, str]:
+    """Each `test_*.py` module of `suite` -> its title (first docstring line, else its name), by file name."""
+    titles = {}
+    for path in sorted(Path(suite).glob('test_*.py')):
+        try:
+            doc = ast.get_docstring(ast.parse(path.read_text(encoding='utf-8')))
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            doc = None
+        titles[path.stem] = (doc or path.stem).strip().splitlines()[0].rstrip('.')
+    return titles
 
 
 class IntegrationReportError(Exception):
@@ -60,10 +63,9 @@ def read_cases(junit: Path) -> list[tuple[str, str, str, float]]:
     return out
 
 
-def summarize(cases: list[tuple[str, str, str, float]]) -> dict:
-    """The report's data: one row per area, the verdict and a one-line summary."""
-    titles = dict(AREAS)
-    areas: dict[str, Area] = {m: Area(m, t) for m, t in AREAS}
+def summarize(cases: list[tuple[str, str, str, float]], titles: dict[str, str]) -> dict:
+    """The report's data: one row per area (`titles`: module -> title), the verdict and a one-line summary."""
+    areas: dict[str, Area] = {m: Area(m, t) for m, t in titles.items()}
     for module, name, outcome, seconds in cases:
         area = areas.setdefault(module, Area(module, titles.get(module, module)))
         setattr(area, outcome, getattr(area, outcome) + 1)
@@ -81,10 +83,10 @@ def summarize(cases: list[tuple[str, str, str, float]]) -> dict:
             'areas': [{**asdict(a), 'seconds': round(a.seconds, 2), 'verdict': a.verdict} for a in rows]}
 
 
-def write_integration_report(junit: str, markdown: str):
-    """Action: render the per-area report of `junit` to `markdown` and its JSON twin."""
+def write_integration_report(suite: str, junit: str, markdown: str):
+    """Action: render the per-area report of `suite`'s run (`junit`) to `markdown` and its JSON twin."""
     try:
-        data = summarize(read_cases(Path(junit)))
+        data = summarize(read_cases(Path(junit)), area_titles(Path(suite)))
     except IntegrationReportError as err:
         print(err, file=sys.stderr)
         return False
@@ -99,7 +101,7 @@ def run_and_report(suite: str, junit: str, markdown: str):
     tests_ok = run_pytest('integration', suite, junit)
     if not Path(junit).exists():
         return False
-    return write_integration_report(junit, markdown) and tests_ok
+    return write_integration_report(suite, junit, markdown) and tests_ok
 
 
 def report_inputs() -> list[str]:

@@ -89,7 +89,7 @@ def toy(tmp_path_factory):
     root = tmp_path_factory.mktemp('toy')
     make_toy(root)
     first = doit(root)
-    assert executed(first) == {'build:kern', 'test:base', 'test:kern', 'test:app', 'integration'}
+    assert executed(first) == {'build:kern', 'test:base', 'test:kern', 'test:app', 'integration', 'test:summary'}
     return root
 
 
@@ -105,13 +105,13 @@ def test_every_task_has_help(toy):
 
 def test_editing_a_kernel_rebuilds_and_retests_exactly_its_dependents(toy):
     edit(toy / 'pyx' / 'ext.h', '/* answer */', '/* the answer */')
-    assert executed(doit(toy)) == {'build:kern', 'test:kern', 'test:app', 'integration'}
+    assert executed(doit(toy)) == {'build:kern', 'test:kern', 'test:app', 'integration', 'test:summary'}
     assert executed(doit(toy)) == set()
 
 
 def test_editing_a_pure_component_retests_it_and_its_dependents_without_building(toy):
     edit(toy / 'components' / 'base' / 'src' / 'embeddenator' / 'toybase' / '__init__.py', "'base'", "'base2'")
-    assert executed(doit(toy)) == {'test:base', 'test:app', 'integration'}
+    assert executed(doit(toy)) == {'test:base', 'test:app', 'integration', 'test:summary'}
 
 
 def test_a_failing_test_fails_the_run_and_says_which(toy):
@@ -143,7 +143,7 @@ def test_clean_then_parallel_run_rebuilds_the_same_outputs(toy):
     assert not list((toy / 'reports' / 'tests').glob('*.xml'))
     assert not (toy / 'build' / 'kern').exists()
     proc = doit(toy, '-n', '2')
-    assert executed(proc) == {'build:kern', 'test:base', 'test:kern', 'test:app', 'integration'}
+    assert executed(proc) == {'build:kern', 'test:base', 'test:kern', 'test:app', 'integration', 'test:summary'}
     assert sorted(p.relative_to(toy) for p in toy.glob('components/*/src/embeddenator/*/*.so')) == built
     assert len(list((toy / 'reports' / 'tests').glob('*.xml'))) == 4
 
