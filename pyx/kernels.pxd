@@ -74,10 +74,10 @@ cdef extern from "topk.h" nogil:
 cdef extern from "postings.h" nogil:
     # SAFETY: pos holds n values.
     size_t krn_count_outside(const int64_t *pos, size_t n, int64_t dim)
-    # SAFETY: start holds nrows + 1 rising offsets into pos, every position in [0, dim) (krn_count_outside);
-    # words holds rows first .. first + nrows - 1 of stride words with plane + ceil(dim / 64) <= stride.
-    void krn_pack_rows(const int64_t *start, const int64_t *pos, size_t nrows, size_t first, uint64_t *words,
-                       size_t stride, size_t plane)
+    # SAFETY: pst / nst hold nrows + 1 rising offsets into ps / ns, every position in [0, dim) (krn_count_outside)
+    # with ceil(dim / 64) <= half; words holds rows first .. first + nrows - 1 of stride = 2 * half words.
+    void krn_pack_rows(const int64_t *pst, const int64_t *ps, const int64_t *nst, const int64_t *ns, size_t nrows,
+                       size_t first, uint64_t *words, size_t stride, size_t half)
     # SAFETY: words holds n rows of stride words, plane + nw <= stride; ptr holds dim + 1 counters; cur holds dim
     # offsets counted over the same rows, so rows (ptr[dim] values) receives every write.
     void krn_postings_count(const uint64_t *words, size_t n, size_t stride, size_t plane, size_t nw, size_t dim,

@@ -27,16 +27,24 @@ static inline size_t krn_count_outside(const int64_t *pos, size_t n, int64_t dim
     return bad;
 }
 
-/* Sets bit pos[j] in the plane at word offset `plane` of row first + i, for j in [start[i], start[i + 1]).
- * SAFETY: start holds nrows + 1 non-decreasing offsets into pos (pos holds start[nrows] values, each in [0, dim):
- * krn_count_outside); words holds rows first .. first + nrows - 1 of `stride` words, plane + ceil(dim / 64) <=
- * stride. */
-static inline void krn_pack_rows(const int64_t *start, const int64_t *pos, size_t nrows, size_t first,
-                                 uint64_t *words, size_t stride, size_t plane) {
+/* Rows ahead of the one being written whose cache lines are requested for writing: the bits of a row land on
+ * most of its lines in random order, and measured on 10,000 rows of dim 10,000 this halves the time. */
+#define KRN_PACK_AHEAD 2
+
+/* Sets the bits of rows first + i (zero before) from rows given as CSR by row: bit ps[j] of the +1 plane for j in
+ * [pst[i], pst[i + 1]), bit ns[j] of the -1 plane (at word offset half) for j in [nst[i], nst[i + 1]).
+ * SAFETY: pst / nst hold nrows + 1 non-decreasing offsets into ps / ns, every position in [0, dim)
+ * (krn_count_outside) with ceil(dim / 64) <= half; words holds rows first .. first + nrows - 1 of
+ * stride = 2 * half words. Prefetches of rows past the last are hints, which never fault. */
+static inline void krn_pack_rows(const int64_t *pst, const int64_t *ps, const int64_t *nst, const int64_t *ns,
+                                 size_t nrows, size_t first, uint64_t *words, size_t stride, size_t half) {
     for (size_t i = 0; i < nrows; i++) {
-        /* SAFETY: the row lies inside `words` (caller's bound), every written word below plane + nw. */
-        uint64_t *row = words + (first + i) * stride + plane;
-        for (int64_t j = start[i]; j < start[i + 1]; j++) row[pos[j] >> 6] |= (uint64_t)1 << (pos[j] & 63);
+        /* SAFETY: the row lies inside `words` (caller's bound), every written word below half + nw <= stride. */
+        uint64_t *row = words + (first + i) * stride;
+        if (i + KRN_PACK_AHEAD < nrows)
+            for (size_t o = 0; o < stride; o += 8) __builtin_prefetch(row + KRN_PACK_AHEAD * stride + o, 1, 3);
+        for (int64_t j = pst[i], e = pst[i + 1]; j < e; j++) row[ps[j] >> 6] |= (uint64_t)1 << (ps[j] & 63);
+        for (int64_t j = nst[i], e = nst[i + 1]; j < e; j++) row[half + (ns[j] >> 6)] |= (uint64_t)1 << (ns[j] & 63);
     }
 }
 

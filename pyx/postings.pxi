@@ -116,18 +116,15 @@ def _pack_rows(words, dim, first, pos, pos_offsets, neg, neg_offsets):
         return
     cdef uint64_t[::1] w = words
     keep = []
-    cdef const int64_t *st[2]
-    cdef const int64_t *ps[2]
-    cdef size_t plane[2]
     # SAFETY: the addresses of po / qp / no / qn (or of dummies kept in `keep`, read zero times) held by this frame.
-    st[0], ps[0], plane[0] = _first_i64(po, keep), _first_i64(qp, keep), 0
-    st[1], ps[1], plane[1] = _first_i64(no, keep), _first_i64(qn, keep), half
-    cdef int sign
+    cdef const int64_t *pst = _first_i64(po, keep)
+    cdef const int64_t *ps = _first_i64(qp, keep)
+    cdef const int64_t *nst = _first_i64(no, keep)
+    cdef const int64_t *ns = _first_i64(qn, keep)
     # SAFETY: rows f .. f + nrows - 1 lie inside w (checked above); each plane's offsets rise to the length of its
-    # positions, all in [0, d) (_sparse_csr).
+    # positions, all in [0, d) (_sparse_csr), and ceil(d / 64) <= half, stride = 2 * half (row_layout).
     with nogil:
-        for sign in range(2):
-            krn_pack_rows(st[sign], ps[sign], <size_t>nrows, <size_t>f, &w[0], stride, plane[sign])
+        krn_pack_rows(pst, ps, nst, ns, <size_t>nrows, <size_t>f, &w[0], stride, half)
 
 
 cdef class PostingLists:
@@ -239,6 +236,8 @@ cdef class PostingLists:
         if self.n + nr >= (1 << 31):
             raise ValueError('postings hold at most 2^31 - 1 rows')
         keep, arrays = [], []
+        # SAFETY: per sign, the old lists, the new rows and the outputs: set below to arrays this object, this frame,
+        # `keep` or `arrays` hold, before any use.
         cdef const int64_t *optr[2]
         cdef const int32_t *orows[2]
         cdef const int64_t *st[2]
