@@ -4,7 +4,9 @@ plan's baselines and against a numpy brute-force scan of the same data in the sa
     python benchmarks/retrieval.py [--items 10000] [--queries 1000] [--repeat 3]
 
 Writes reports/bench/retrieval.json (verdict, summary, every timing and ratio) and reports/bench/retrieval.md.
-Timings are the best of `--repeat` runs (the machine is shared; the minimum is the least disturbed run).
+Timings are the best of `--repeat` runs (the machine is shared; the minimum is the least disturbed run). The
+report also states the work the inverted index does (postings read, bytes moved) and the time per posting on
+one core, which bounds what any exact method that reads the postings can reach on this machine.
 """
 from __future__ import annotations
 
@@ -43,6 +45,14 @@ TEMPLATE = """# Retrieval benchmark
 |---|---:|
 {% for name, value in details %}
 | {{ name }} | {{ '%.2f' % value }} |
+{% endfor %}
+
+Work of the inverted index (exact: every posting of every query dimension is counted):
+
+| quantity | value |
+|---|---:|
+{% for name, value in work_rows %}
+| {{ name }} | {{ value }} |
 {% endfor %}
 
 Results identical to the numpy brute force (ids and scores, ties by id): {{ identical }}.
@@ -100,6 +110,12 @@ def run(n_items: int, n_queries: int, repeat: int) -> dict:
     t['scan_ms'], scan = best_ms(lambda: index.query_batch(queries, K, 'scan'), repeat)
     t['inverted_ms'], inverted = best_ms(lambda: index.query_batch(queries, K, 'inverted'), repeat)
     t['single_query_us'] = best_ms(lambda: [index.query(q, K) for q in queries[:100]], repeat)[0] * 10
+    threads = vsa.get_num_threads()
+    vsa.set_num_threads(1)
+    try:
+        t['inverted_one_core_ms'] = best_ms(lambda: index.query_batch(queries, K, 'inverted'), repeat)[0]
+    finally:
+        vsa.set_num_threads(threads)
     dense = np.stack([v.to_dense() for v in items])                      # numpy's data, prepared untimed
     queries_f32 = np.stack([q.to_dense() for q in queries]).astype(np.float32)
     t['numpy_ms'], brute = best_ms(lambda: numpy_brute_force(dense, queries_f32, K), 1)
@@ -107,8 +123,22 @@ def run(n_items: int, n_queries: int, repeat: int) -> dict:
                     for a in (got, scan, inverted))
     related = got[0][0::2, 0]
     found = float(np.mean(related == [int(j) for j in np.random.default_rng(0).integers(0, n_items, n_queries)][0::2]))
-    return {'timings': t, 'identical': identical, 'related_query_top1': found,
+    return {'timings': t, 'identical': identical, 'related_query_top1': found, 'work': work(index, queries, t),
             'strategies': {s: obs.counter('retrieval_queries_total', strategy=s).value for s in ('scan', 'inverted')}}
+
+
+def work(index: Index, queries, t: dict) -> dict:
+    """What the inverted index reads for these queries, and the time per posting it implies."""
+    post = index._post
+    per_dim = np.diff(post.plus_indptr) + np.diff(post.minus_indptr)     # postings read per query dimension
+    touched = int(sum(per_dim[q.pos].sum() + per_dim[q.neg].sum() for q in queries))
+    row_bytes = 2 if post.n <= 1 << 16 else 4                          # uint16 row numbers up to 65,536 rows
+    one_core_ns = t['inverted_one_core_ms'] * 1e6 / max(touched, 1)
+    return {'postings_in_index': len(post), 'postings_read': touched, 'posting_bytes_read': touched * row_bytes,
+            'counter_bytes_per_query': 2 * post.n, 'codebook_bytes': int(index._n * index._stride * 8),
+            'ns_per_posting_one_core': one_core_ns,
+            # at that rate, on every core, with no other cost: what reading the postings alone takes
+            'postings_floor_ms': one_core_ns * touched / 1e6 / max(1, os.cpu_count() or 1)}
 
 
 def verdict(t: dict, identical: bool) -> tuple[dict, str, str]:
@@ -154,9 +184,19 @@ def main(argv=None) -> int:
               f'{ratios["total_vs_plan"]:.2f}', f'{t["numpy_ms"]:.1f}', f'{ratios["total_vs_numpy"]:.2f}')]
     details = [(f'add {args.items} vectors (packed rows only)', t['add_ms']),
                ('queries, scan strategy only', t['scan_ms']), ('queries, inverted strategy only', t['inverted_ms']),
+               ('queries, inverted strategy only, one core', t['inverted_one_core_ms']),
                ('one query at a time, mean (us)', t['single_query_us'])]
+    w = result['work']
+    work_rows = [('postings in the index (non-zeros of all items)', f'{w["postings_in_index"]:,}'),
+                 (f'postings read by the {args.queries} queries', f'{w["postings_read"]:,}'),
+                 ('bytes of row numbers read', f'{w["posting_bytes_read"] / 1e6:.1f} MB'),
+                 ('counters per query (zeroed, counted, scanned for the top k)', f'{w["counter_bytes_per_query"]:,} B'),
+                 ('time per posting, one core', f'{w["ns_per_posting_one_core"]:.2f} ns'),
+                 (f'postings alone at that rate on {os.cpu_count()} cores', f'{w["postings_floor_ms"]:.1f} ms'),
+                 (f'the target ({PLAN_QUERIES_MS / TARGET:g} ms) would need per posting, per core',
+                  f'{PLAN_QUERIES_MS / TARGET * 1e6 * (os.cpu_count() or 1) / max(w["postings_read"], 1):.3f} ns')]
     markdown = jinja2.Template(TEMPLATE, trim_blocks=True, lstrip_blocks=True).render(
-        **data, table=table, details=details)
+        **data, table=table, details=details, work_rows=work_rows)
     io.atomic_write(args.out / 'retrieval.md', [markdown.encode()])
     print(markdown)
     return 0
