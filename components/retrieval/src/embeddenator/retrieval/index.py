@@ -21,11 +21,12 @@ from embeddenator.retrieval.topk import ordered, settled
 
 STRATEGIES = ('auto', 'scan', 'inverted')
 
-# Cost model in nanoseconds per query, fitted to batches of 1,000 queries of 50 to 4,000 non-zeros over 10,000
-# items at dim 10,000 (AVX-512, two shared cores): the scan costs the same whatever the query, the inverted
-# index grows with the postings it reads. Both return identical results: a poor fit costs time, never accuracy.
-SCAN_NS_PER_WORD = 0.2          # kernel scan, per codebook word
-POSTING_NS = 1.0                # inverted: per posting read
+# Cost model in nanoseconds per query, fitted to batches of 200 queries of 200 to 8,000 non-zeros over 10,000
+# items at dim 10,000 (AVX-512, two shared cores; the two cross near 2,500 non-zeros): the scan costs the same
+# whatever the query, the inverted index grows with the postings it reads. Both return identical results: a
+# poor fit costs time, never accuracy.
+SCAN_NS_PER_WORD = 0.09         # kernel scan, per codebook word
+POSTING_NS = 0.5                # inverted: per posting read
 ROW_NS = 0.5                    # inverted: per row counted and selected
 TAIL_NS = 1.0                   # inverted: per row not yet in the postings and query non-zero (a bit test)
 _COMPACT_MIN = 1024             # dead rows tolerated before compaction, whatever the size
