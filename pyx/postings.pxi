@@ -7,6 +7,9 @@ from libc.string cimport memcpy
 
 # Largest query non-zero count whose scores fit int16 counters with room for the dead-row marker below them.
 cdef Py_ssize_t _NARROW_NNZ = 32766
+# One-value stand-ins whose address is passed for an empty array (with a zero count, so never read).
+_NO_I64, _NO_I32, _NO_U16 = np.zeros(1, np.int64), np.zeros(1, np.int32), np.zeros(1, np.uint16)
+_NO_I64.flags.writeable = _NO_I32.flags.writeable = _NO_U16.flags.writeable = False
 # Postings over at most this many rows are also kept with uint16 row numbers: half the bytes per posting read.
 cdef Py_ssize_t _NARROW_ROWS = 1 << 16
 
@@ -22,8 +25,15 @@ cdef object _i64_array(object a, str name):
 cdef object _offsets(object a, Py_ssize_t total, str name):
     """`a` as at least one int64 offset, rising from 0 to total, else ValueError."""
     arr = _i64_array(a, name)
-    cdef Py_ssize_t m = arr.shape[0] - 1
-    if m < 0 or arr[0] != 0 or arr[m] != total or (m and np.any(arr[1:] < arr[:m])):
+    cdef const int64_t[::1] m = arr
+    cdef Py_ssize_t i, last = m.shape[0] - 1
+    cdef bint ok = last >= 0 and m[0] == 0 and m[last] == total
+    if ok:
+        for i in range(last):            # a typed loop: cheaper than numpy's calls for a query's two offsets
+            if m[i + 1] < m[i]:
+                ok = False
+                break
+    if not ok:
         raise ValueError(f'{name} must be non-decreasing offsets from 0 to {total}')
     return arr
 
@@ -59,7 +69,7 @@ cdef const int64_t *_first_i64(object arr, object keep) except? NULL:
     caller passing an empty array also passes a zero count, so the dummy is never read.
     """
     if arr.shape[0] == 0:
-        arr = np.zeros(1, np.int64)
+        arr = _NO_I64
         keep.append(arr)
     cdef const int64_t[::1] m = arr
     return &m[0]
@@ -217,7 +227,7 @@ cdef class PostingLists:
             if ptr.shape[0] != d + 1:
                 raise ValueError(f'{sign}_indptr must hold {d + 1} offsets, got {ptr.shape[0]}')
             mp, nrw = ptr, rw.shape[0]
-            mr = np.zeros(1, np.int32) if nrw == 0 else rw
+            mr = _NO_I32 if nrw == 0 else rw
             # SAFETY: mp holds d + 1 offsets; mr holds nrw row numbers (a dummy one when nrw is 0, never read).
             with nogil:
                 ok = krn_postings_valid(&mp[0], d, &mr[0], nrw, rows)
@@ -255,7 +265,7 @@ cdef class PostingLists:
                                                     (1, qn, no, self.minus_indptr, self.minus_rows)):
             p, c = np.zeros(dim + 1, np.int64), np.empty(dim, np.int64)
             r = np.empty(old_rows.shape[0] + vals.shape[0] or 1, np.int32)
-            ro = old_rows if old_rows.shape[0] else np.zeros(1, np.int32)
+            ro = old_rows if old_rows.shape[0] else _NO_I32
             keep += [p, c, r, ro]
             arrays += [p, r[:old_rows.shape[0] + vals.shape[0]]]
             mp, mc, mr, mo, mor = p, c, r, old_ptr, ro
@@ -306,7 +316,10 @@ cdef class PostingLists:
         out_rows, out_sc = np.zeros((nq, kk), np.int64), np.zeros((nq, kk), np.int64)
         if nq == 0 or kk == 0:
             return out_rows, out_sc
-        most = int(np.max(np.diff(po) + np.diff(no)))
+        cdef const int64_t[::1] mpo = po
+        cdef const int64_t[::1] mno = no
+        for q in range(nq):
+            most = max(most, mpo[q + 1] - mpo[q] + mno[q + 1] - mno[q])
         if most > (1 << 31) - 2:
             raise ValueError('a query has too many non-zeros for 32-bit scores')
         cdef int narrow = most <= _NARROW_NNZ, rows16 = self._narrow is not None
@@ -315,12 +328,10 @@ cdef class PostingLists:
         cdef int32_t[::1] acc = scratch
         cdef int64_t[::1] orw = out_rows.reshape(-1)
         cdef int64_t[::1] osc = out_sc.reshape(-1)
-        cdef const int64_t[::1] mpo = po
-        cdef const int64_t[::1] mno = no
-        cdef const int64_t[::1] mqp = qp if qp.shape[0] else np.zeros(1, np.int64)
-        cdef const int64_t[::1] mqn = qn if qn.shape[0] else np.zeros(1, np.int64)
-        cdef const int64_t[::1] mdd = dd if nd else np.zeros(1, np.int64)
-        cdef const int64_t[::1] mid = idarr if idarr is not None else np.zeros(1, np.int64)
+        cdef const int64_t[::1] mqp = qp if qp.shape[0] else _NO_I64
+        cdef const int64_t[::1] mqn = qn if qn.shape[0] else _NO_I64
+        cdef const int64_t[::1] mdd = dd if nd else _NO_I64
+        cdef const int64_t[::1] mid = idarr if idarr is not None else _NO_I64
         cdef const int64_t[::1] pp = self.plus_indptr
         cdef const int64_t[::1] mm = self.minus_indptr
         cdef const uint16_t[::1] pr16
@@ -334,12 +345,12 @@ cdef class PostingLists:
         # self.n <= book.n); book.base holds book.n rows of book.stride words.
         ix.pptr, ix.mptr = &pp[0], &mm[0]
         if rows16:
-            pr16 = self._narrow[0] if len(self.plus_rows) else np.zeros(1, np.uint16)
-            mr16 = self._narrow[1] if len(self.minus_rows) else np.zeros(1, np.uint16)
+            pr16 = self._narrow[0] if len(self.plus_rows) else _NO_U16
+            mr16 = self._narrow[1] if len(self.minus_rows) else _NO_U16
             ix.prows, ix.mrows = &pr16[0], &mr16[0]
         else:
-            pr32 = self.plus_rows if len(self.plus_rows) else np.zeros(1, np.int32)
-            mr32 = self.minus_rows if len(self.minus_rows) else np.zeros(1, np.int32)
+            pr32 = self.plus_rows if len(self.plus_rows) else _NO_I32
+            mr32 = self.minus_rows if len(self.minus_rows) else _NO_I32
             ix.prows, ix.mrows = &pr32[0], &mr32[0]
         ix.covered, ix.n, ix.words, ix.stride, ix.half = self.n, n, book.base, book.stride, book.half
         # SAFETY: as above.
