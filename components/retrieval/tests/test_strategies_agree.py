@@ -51,3 +51,17 @@ def test_tail_threshold_extends_postings(monkeypatch):
     index.add_many([vsa.random(64, 6, seed=i) for i in range(40)])
     index.query(vsa.random(64, 6, seed=99), 3, 'inverted')
     assert index._post.n == 40 and not index._tail
+
+
+def test_queries_extend_the_postings_once_the_tail_has_cost_as_much():
+    index = Index(64)
+    index.add_many([vsa.random(64, 6, seed=i) for i in range(300)])
+    index.refresh()
+    index.add_many([vsa.random(64, 6, seed=1000 + i) for i in range(10)])     # a tail far under its size cap
+    queries = [vsa.random(64, 6, seed=2000 + i) for i in range(200)]
+    index.query(queries[0], 3, 'inverted')
+    assert index._post.n == 300                  # one query's bit tests cost less than extending
+    before = index.query_batch(queries, 3, 'scan')
+    after = index.query_batch(queries, 3, 'inverted')   # 200 queries' worth of bit tests: extend first
+    assert index._post.n == 310 and not index._tail
+    assert np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1])

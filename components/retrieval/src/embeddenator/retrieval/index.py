@@ -29,8 +29,9 @@ SCAN_NS_PER_WORD = 0.09         # kernel scan, per codebook word
 POSTING_NS = 0.5                # inverted: per posting read
 ROW_NS = 0.5                    # inverted: per row counted and selected
 TAIL_NS = 1.0                   # inverted: per row not yet in the postings and query non-zero (a bit test)
+EXTEND_NS = 5.0                 # extending the postings, per posting in the index
 _COMPACT_MIN = 1024             # dead rows tolerated before compaction, whatever the size
-_TAIL_MIN = 256                 # rows the kernel scores before the postings are extended
+_TAIL_MIN = 256                 # rows scored from the packed rows before the postings must be extended
 VECTOR_TYPES = (vsa.SparseVec, vsa.PackedVec, vsa.BlockSparseVec)
 
 
@@ -61,6 +62,7 @@ class Index:
         self._ids_sorted = True                 # ids increase with the row: kernel order is result order
         self._post = lists.empty(self.dim)
         self._tail: list[tuple[np.ndarray, ...]] = []     # CSR-by-row runs of the rows the postings lack
+        self._tail_paid = 0.0                   # estimated ns spent scoring those rows since the last extension
         self._view = None
 
     # ----- contents
@@ -147,7 +149,7 @@ class Index:
             return
         with metrics.timer('postings'):
             self._post = self._post.extended(*lists.join_rows(self._tail))
-            self._tail = []
+            self._tail, self._tail_paid = [], 0.0
 
     # ----- queries
 
@@ -220,7 +222,11 @@ class Index:
 
     def _inverted(self, rows: tuple[np.ndarray, ...], k: int):
         """Exact top-k from the postings (rows not yet in them scored from the packed rows), in the kernel."""
-        if self._n - self._post.n > max(_TAIL_MIN, self._n // 8):
+        # Extend the postings once the tail has cost the queries as much as extending would (so never more than
+        # twice the better choice in hindsight), and anyway past an eighth of the index.
+        tail = self._n - self._post.n
+        self._tail_paid += TAIL_NS * tail * (len(rows[0]) + len(rows[2]))
+        if tail > max(_TAIL_MIN, self._n // 8) or self._tail_paid > EXTEND_NS * self._pairs:
             self.refresh()
         n = self._n
         dead = np.flatnonzero(~self._alive[:n]) if self._dead else None
@@ -299,7 +305,7 @@ class Index:
         """Adopt a compacted state: `words` holds exactly len(ids) rows, every one live and in `postings`."""
         n = len(ids)
         self._words, self._ids, self._alive = words, np.asarray(ids, np.int64), np.ones(n, bool)
-        self._n, self._dead, self._next_id, self._view, self._tail = n, 0, next_id, None, []
+        self._n, self._dead, self._next_id, self._view, self._tail, self._tail_paid = n, 0, next_id, None, [], 0.0
         self._post = postings
         self._pairs = len(postings)
         self._row_of = dict(zip(self._ids.tolist(), range(n)))
