@@ -16,13 +16,13 @@ import os
 import sys
 from pathlib import Path
 
-from doit.tools import config_changed
 
 from tasks import bench_gate, bench_report, bench_store, reporting
 from tasks.build import extension_targets
 from tasks.config import settings, workspace
 from tasks.fingerprint import fingerprint, fingerprint_key
 from tasks.test import source_files
+from tasks.uptodate import lazy_config_changed
 
 SLOWDOWN_ENV = 'EMBEDDENATOR_BENCH_SLOWDOWN'   # a test of the gate: see benchmarks/suite/cases.py
 ALL_GROUPS = 'vsa-ops,simd,hier-scale,hier-query,retrieval,scan'
@@ -144,6 +144,12 @@ def suite_files(root: Path) -> list[Path]:
     return [p for p in source_files([root / 'benchmarks' / 'suite']) if p.suffix in ('.py', '.c')]
 
 
+def _bench_config() -> dict:
+    """Non-file inputs of a bench run: the machine (asking the compilers costs time: only when bench is checked)."""
+    return {'fingerprint': fingerprint_key(fingerprint()), 'groups': groups(),
+            'slowdown': os.environ.get(SLOWDOWN_ENV, '')}
+
+
 def task_bench():
     """run the benchmark suite and the regression gate (reports/bench/: results, gate, report, chart)"""
     ws, out = workspace(), paths()
@@ -158,8 +164,7 @@ def task_bench():
         'actions': [(run_bench, [str(ws.root), groups()])],
         'file_dep': sorted(str(p) for p in deps),
         'targets': [str(out[k]) for k in ('results', 'gate', 'report', 'chart')],
-        'uptodate': [config_changed({'fingerprint': fingerprint_key(fingerprint()), 'groups': groups(),
-                                     'slowdown': os.environ.get(SLOWDOWN_ENV, '')})],
+        'uptodate': [lazy_config_changed(_bench_config)],
         'clean': True,
     }
 

@@ -15,11 +15,11 @@ have it written again). CHANGELOG.md is committed, not a doit `clean` target: it
 """
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from dataclasses import dataclass
 
-from doit.tools import config_changed
 from packaging.version import InvalidVersion, Version
 
 from tasks.commits import Entry, entries, group
@@ -29,6 +29,7 @@ from tasks.history import (CHANGELOG, ComponentHistory, HistoryError, component_
 from tasks.release_notes import write_release_notes
 from tasks.reporting import TEMPLATES, render, replace_file
 from tasks.versions import VersionError, is_newer
+from tasks.uptodate import lazy_config_changed
 from tasks.workspace import Component, Workspace
 
 UNRELEASED = 'Unreleased'
@@ -167,6 +168,7 @@ def write_changelog(name: str):
     return True
 
 
+@functools.cache
 def history_inputs() -> dict:
     """The non-file inputs of every history-based task: HEAD, the tags and the settings that read them."""
     try:
@@ -179,7 +181,6 @@ def history_inputs() -> dict:
 def task_changelog():
     """write each component's CHANGELOG.md and reports/release-notes.md from the git history"""
     ws, cfg = workspace(), settings()
-    inputs = history_inputs()
     template = TEMPLATES / 'changelog.md.j2'
     for name, comp in ws.components.items():
         yield {
@@ -189,7 +190,7 @@ def task_changelog():
             'actions': [(write_changelog, [name])],
             'file_dep': [str(template), str(comp.manifest)],
             'targets': [str(comp.root / CHANGELOG)],
-            'uptodate': [config_changed(inputs)],
+            'uptodate': [lazy_config_changed(history_inputs)],
         }
     md, js = cfg.path(cfg.reports, 'release-notes.md'), cfg.path(cfg.reports, 'release-notes.json')
     yield {
@@ -198,6 +199,6 @@ def task_changelog():
         'actions': [(write_release_notes, [str(md)])],
         'file_dep': [str(TEMPLATES / 'release-notes.md.j2'), *(str(c.manifest) for c in ws.components.values())],
         'targets': [str(md), str(js)],
-        'uptodate': [config_changed(inputs)],
+        'uptodate': [lazy_config_changed(history_inputs)],
         'clean': True,
     }

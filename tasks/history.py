@@ -13,15 +13,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
-import git
-from git.objects.util import from_timestamp
 from packaging.version import InvalidVersion, Version
 
 from tasks.commits import Commit, parse_message
 from tasks.config import settings
 from tasks.workspace import Component, Workspace
+
+if TYPE_CHECKING:   # GitPython is imported where the history is read, not when doit loads the task graph
+    import git
 
 DEFAULT_TAG_PATTERN = 'embeddenator-{name}-v{version}'
 CHANGELOG = 'CHANGELOG.md'
@@ -52,6 +53,7 @@ class Release:
 
 def open_repo(root: Path | str) -> git.Repo:
     """The repository holding `root`; HistoryError if there is none or it has no commit yet."""
+    import git
     try:
         repo = git.Repo(root, search_parent_directories=True)
         repo.head.commit
@@ -111,6 +113,7 @@ def last_releases(ws: Workspace, repo: git.Repo, pattern: str = DEFAULT_TAG_PATT
 
 
 def _tag_date(ref: git.TagReference) -> str:
+    from git.objects.util import from_timestamp
     if ref.tag is not None:   # annotated: when it was tagged, in the tagger's time zone
         return from_timestamp(ref.tag.tagged_date, ref.tag.tagger_tz_offset).date().isoformat()
     return ref.commit.committed_datetime.date().isoformat()

@@ -8,6 +8,7 @@ byte-identical, which is what lets a re-run recognise its own uploads by SHA-256
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
@@ -23,9 +24,6 @@ import zipfile
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
-import git
-from doit.tools import config_changed
-
 from tasks.build import extension_targets
 from tasks.checklist import (Finding, check_baseline_isa, check_changelog, check_manifest, check_readme,
                              check_sizes)
@@ -34,6 +32,7 @@ from tasks.preflight import defined_tasks
 from tasks.registry import sha256_file
 from tasks.reporting import write_report
 from tasks.tagging import last_change_time
+from tasks.uptodate import lazy_config_changed
 from tasks.workspace import Component
 
 SIZE_LIMIT = 10 * 1024 * 1024
@@ -89,8 +88,16 @@ def source_date_epoch(root: Path, comp: Component) -> int:
 
 def release_files(root: Path, paths: list[str]) -> list[Path]:
     """Files under `paths` that git tracks or would track (not ignored): exactly what a release contains."""
-    out = git.Repo(root).git.ls_files('--cached', '--others', '--exclude-standard', '--', *paths)
-    return sorted({root / line for line in out.splitlines() if (root / line).is_file()})
+    prefixes = tuple(p.rstrip('/') + '/' for p in paths)
+    return sorted(f for rel, f in _listed_files(root) if rel.startswith(prefixes) or rel in paths)
+
+
+@functools.cache
+def _listed_files(root: Path) -> list[tuple[str, Path]]:
+    """Every file of the work tree git tracks or would track, listed once (one `git ls-files` for all components)."""
+    import git
+    out = git.Repo(root).git.ls_files('--cached', '--others', '--exclude-standard')
+    return [(line, root / line) for line in out.splitlines() if (root / line).is_file()]
 
 
 # ---------------------------------------------------------------- building
@@ -270,6 +277,11 @@ def importable(comp: Component) -> list[Component]:
     return [comp, *(ws.components[d] for d in sorted(ws.closure(comp.name)))]
 
 
+def _build_config(root: Path, comp: Component, tools: dict) -> dict:
+    """What changes the archives besides their files: the commit time they are stamped with, and the tools."""
+    return {'epoch': source_date_epoch(root, comp), 'tools': tools, 'python': sys.version}
+
+
 def task_package():
     """build each component's sdist and wheel into dist/<name>/ and run the publishing checklist"""
     ws = workspace()
@@ -282,7 +294,6 @@ def task_package():
             'actions': [(package_component, [name])],
             'file_dep': [str(f) for f in package_inputs(comp)],
             'targets': [*map(str, distributions(comp)), str(report), str(report.with_suffix('.json'))],
-            'uptodate': [config_changed({'epoch': source_date_epoch(ws.root, comp), 'tools': tools,
-                                         'python': sys.version})],
+            'uptodate': [lazy_config_changed(functools.partial(_build_config, ws.root, comp, tools))],
             'clean': True,
         }

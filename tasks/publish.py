@@ -17,6 +17,7 @@ from doit import task_params
 
 from tasks import preflight, tagging
 from tasks.config import settings, workspace
+from tasks.history import tag_pattern
 from tasks.package import distributions, report_path
 from tasks.registry import RegistryError, open_registry, remote_registry, served_files
 from tasks.release import (PublishError, Release, Steps, Verifier, dry_run_release, manifest_scripts,
@@ -54,7 +55,8 @@ def make_release(name: str) -> Release:
                    files=tuple(distributions(comp)), sha256={f['name']: f['sha256'] for f in report['files']},
                    siblings={ws.components[d].dist: ws.components[d].version for d in closure},
                    sibling_wheels=tuple(distributions(ws.components[d])[1] for d in closure),
-                   modules=tuple(e.name for e in comp.extensions), scripts=manifest_scripts(comp.manifest))
+                   modules=tuple(e.name for e in comp.extensions), scripts=manifest_scripts(comp.manifest),
+                   tag_pattern=tag_pattern())
 
 
 def check_preflight(root: Path, dry_run: bool) -> tuple[list[preflight.Gate], list[str]]:

@@ -16,6 +16,7 @@ from typing import Callable
 
 from tasks import registry as reg
 from tasks import tagging, verify
+from tasks.history import DEFAULT_TAG_PATTERN, tag_name
 from tasks.registry import Registry
 
 
@@ -36,10 +37,11 @@ class Release:
     sibling_wheels: tuple[Path, ...] = ()   # the built wheels of those (their third-party requirements)
     modules: tuple[str, ...] = ()           # compiled extension modules to import
     scripts: tuple[str, ...] = ()           # console scripts to run with --help
+    tag_pattern: str = DEFAULT_TAG_PATTERN  # `[embeddenator] tag-pattern`, the one the changelogs read
 
     @property
     def tag(self) -> str:
-        return tagging.tag_name(self.dist, self.version)
+        return tag_name(self.tag_pattern, self.name, self.version)
 
     @property
     def wheel(self) -> Path:

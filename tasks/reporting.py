@@ -6,12 +6,11 @@ import os
 import tempfile
 from pathlib import Path
 
-import jinja2
-
 TEMPLATES = Path(__file__).resolve().parent.parent / 'templates'
 
 
 def render(template: str, context: dict) -> str:
+    import jinja2   # only a task that writes a report pays for it, not every load of the task graph
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
     return env.get_template(template).render(**context)

@@ -9,8 +9,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import git
-
 _IDENTITY = re.compile(r'^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>\s]+)>\s*$')
 
 
@@ -25,20 +23,22 @@ class Identity:
     configured: bool    # True: git's own; False: the setup.cfg fallback, set only for the tag command
 
 
-def tag_name(dist: str, version: str) -> str:
-    return f'{dist}-v{version}'
+def _repo(root: Path):
+    """The repository at `root` (GitPython is imported here, not when doit loads the task graph)."""
+    import git
+    return git.Repo(root)
 
 
 def dirty_paths(root: Path) -> list[str]:
     """Tracked changes and untracked, not ignored, files: what a release built from HEAD would not contain."""
-    repo = git.Repo(root)
+    repo = _repo(root)
     out = repo.git.status('--porcelain', '--untracked-files=all')
     return [line[3:] for line in out.splitlines() if line.strip()]
 
 
 def tagger_identity(root: Path, fallback: str | None) -> Identity:
     """git's configured identity, else the fallback `Name <email>`; TagError says how to set one."""
-    repo = git.Repo(root)
+    repo = _repo(root)
     reader = repo.config_reader()
     name = reader.get_value('user', 'name', default='')
     email = reader.get_value('user', 'email', default='')
@@ -53,12 +53,12 @@ def tagger_identity(root: Path, fallback: str | None) -> Identity:
 
 
 def tag_exists(root: Path, name: str) -> bool:
-    return name in {t.name for t in git.Repo(root).tags}
+    return name in {t.name for t in _repo(root).tags}
 
 
 def create_tag(root: Path, name: str, message: str, identity: Identity) -> str:
     """An annotated tag on HEAD; returns the commit SHA it points to."""
-    repo = git.Repo(root)
+    repo = _repo(root)
     env = {} if identity.configured else {
         'GIT_COMMITTER_NAME': identity.name, 'GIT_COMMITTER_EMAIL': identity.email,
         'GIT_AUTHOR_NAME': identity.name, 'GIT_AUTHOR_EMAIL': identity.email}
@@ -68,7 +68,7 @@ def create_tag(root: Path, name: str, message: str, identity: Identity) -> str:
 
 
 def head_commit(root: Path) -> str:
-    return git.Repo(root).head.commit.hexsha
+    return _repo(root).head.commit.hexsha
 
 
 def last_change_time(root: Path, paths: list[str], exclude: list[str] = ()) -> int:
@@ -77,7 +77,7 @@ def last_change_time(root: Path, paths: list[str], exclude: list[str] = ()) -> i
     It is the archives' timestamp, so it must not move when only a file outside them changes (the CHANGELOG,
     whose release section loses its draft mark once the tag exists).
     """
-    repo = git.Repo(root)
+    repo = _repo(root)
     specs = [*paths, *(f':(exclude){p}' for p in exclude)]
     out = repo.git.log('-1', '--format=%ct', '--', *specs) if paths else ''
     return int(out.strip() or repo.head.commit.committed_date)
