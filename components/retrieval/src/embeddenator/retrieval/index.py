@@ -49,7 +49,18 @@ def sparse_rows(vectors, dim: int) -> tuple[np.ndarray, ...]:
 
 
 class Index:
-    """Exact top-k retrieval by dot product over vectors with stable integer ids (ties: smaller id first)."""
+    """Exact top-k retrieval by dot product over vectors with stable integer ids (ties: smaller id first).
+
+    >>> from embeddenator import vsa
+    >>> vectors = [vsa.random(1000, 20, seed=s) for s in range(5)]
+    >>> index = Index.from_vectors(vectors)
+    >>> ids, scores = index.query(vectors[3], k=2)
+    >>> int(ids[0]), int(scores[0])
+    (3, 20)
+    >>> index.remove(3)
+    >>> 3 in index, len(index)
+    (False, 4)
+    """
 
     def __init__(self, dim: int = vsa.DEFAULT_DIM):
         self.dim = int(dim)
@@ -82,10 +93,17 @@ class Index:
         return self._ids[:self._n][self._alive[:self._n]]
 
     def vector(self, id_) -> 'vsa.PackedVec':
+        """The stored vector of `id_` (packed); KeyError if no live vector has that id."""
         return self._matrix().row(self._row(id_))
 
     @classmethod
     def from_vectors(cls, vectors: Sequence, ids=None, dim: int | None = None) -> 'Index':
+        """An index holding `vectors` (ids 0.. unless given); `dim` is needed only when there are none.
+
+        >>> from embeddenator import vsa
+        >>> Index.from_vectors([vsa.random(64, 4, seed=1)], ids=[7]).ids.tolist()
+        [7]
+        """
         if dim is None:
             if not len(vectors):
                 raise ValueError('from_vectors needs a dim when there are no vectors')

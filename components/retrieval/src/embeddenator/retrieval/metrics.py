@@ -7,6 +7,7 @@ REMOVED = obs.counter('retrieval_removed_total', 'vectors removed from indexes')
 
 
 def queries(strategy: str):
+    """The counter of queries answered with `strategy` (scan or inverted)."""
     return obs.counter('retrieval_queries_total', 'queries answered, by strategy', strategy=strategy)
 
 

@@ -20,6 +20,7 @@ __all__ = ['FIELDS', 'PostingLists', 'arrays', 'empty', 'from_arrays', 'from_cod
 
 
 def empty(dim: int) -> PostingLists:
+    """Postings of no row, for an index of dimension `dim`."""
     return PostingLists.empty(dim)
 
 
@@ -29,6 +30,7 @@ def from_codebook(dim: int, n: int, words: np.ndarray) -> PostingLists:
 
 
 def arrays(postings: PostingLists) -> dict[str, np.ndarray]:
+    """The postings' arrays by field name, as io stores them (`from_arrays` reads them back)."""
     return {f: getattr(postings, f) for f in FIELDS}
 
 
