@@ -82,7 +82,7 @@ def apply_bumps(level: list[str]):
 
 
 def task_bump():
-    """bump manifest versions (from the commits, or --level name=major|minor|patch) and sibling ranges"""
+    """bump manifest versions (from the commits, or --level name:major|minor|patch) and sibling ranges"""
     return {
         'actions': [(apply_bumps,)],
         'params': [{'name': 'level', 'long': 'level', 'type': list, 'default': [],
