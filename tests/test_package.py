@@ -59,7 +59,7 @@ def test_a_complete_manifest_passes(tmp_path):
 
 def test_manifest_problems_are_named(tmp_path):
     bad = {**GOOD, 'license': 'MIT', 'keywords': ['vsa'], 'license-files': ['LICENSE-MISSING'],
-           'dependencies': ['embeddenator-beta @ file:///work/beta', 'embeddenator-gamma>=0.1,<0.2']}
+           'dependencies': ['embeddenator-beta @ file:///src/beta', 'embeddenator-gamma>=0.1,<0.2']}
     del bad['urls']
     findings = checklist.check_manifest(bad, 'm.toml', tmp_path,
                                         {'embeddenator-beta': '0.3.0', 'embeddenator-gamma': '0.2.0'})
