@@ -7,12 +7,11 @@ file can never be silently left out; a module the JUnit file names but the folde
 from __future__ import annotations
 
 import ast
-import sys
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tasks.reporting import write_report
+from tasks.reporting import write_gate_report
 
 TEMPLATE = 'integration.md.j2'
 
@@ -85,14 +84,9 @@ def summarize(cases: list[tuple[str, str, str, float]], titles: dict[str, str]) 
 
 def write_integration_report(suite: str, junit: str, markdown: str):
     """Action: render the per-area report of `suite`'s run (`junit`) to `markdown` and its JSON twin."""
-    try:
-        data = summarize(read_cases(Path(junit)), area_titles(Path(suite)))
-    except IntegrationReportError as err:
-        print(err, file=sys.stderr)
-        return False
-    write_report(Path(markdown), TEMPLATE, data)
-    print(f'integration report: {data["summary"]}', file=sys.stderr)
-    return data['verdict'] == 'pass'
+    return write_gate_report('integration report', Path(markdown), TEMPLATE,
+                             lambda: summarize(read_cases(Path(junit)), area_titles(Path(suite))),
+                             (IntegrationReportError,))
 
 
 def run_and_report(suite: str, junit: str, markdown: str):

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 TEMPLATES = Path(__file__).resolve().parent.parent / 'templates'
 
@@ -33,3 +35,17 @@ def write_report(markdown: Path, template: str, data: dict) -> None:
     """`markdown` from `template` (the data is its context) and `markdown.with_suffix('.json')` from the data."""
     replace_file(markdown.with_suffix('.json'), json.dumps(data, indent=2, sort_keys=True) + '\n')
     replace_file(markdown, render(template, data))
+
+
+def write_gate_report(label: str, markdown: Path, template: str, build: Callable[[], dict],
+                      errors: tuple[type[Exception], ...]) -> bool:
+    """Action body of a gate's report: `build()` its data (one of `errors` is a one-line failure, no report),
+    write the Markdown and its JSON twin, print the summary line; True when the verdict is pass."""
+    try:
+        data = build()
+    except errors as err:
+        print(err, file=sys.stderr)
+        return False
+    write_report(markdown, template, data)
+    print(f'{label}: {data["summary"]}', file=sys.stderr)
+    return data['verdict'] == 'pass'

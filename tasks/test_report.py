@@ -1,13 +1,12 @@
 """`test:summary`: one table of every test run (per component and the integration suite) from the JUnit files."""
 from __future__ import annotations
 
-import sys
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from tasks.reporting import write_report
+from tasks.reporting import write_gate_report
 
 TEMPLATE = 'test-summary.md.j2'
 
@@ -55,14 +54,9 @@ def summarize(suites: Iterable[SuiteCounts]) -> dict:
 
 def write_summary(junits: Mapping[str, str], markdown: str):
     """Action: render the summary of `junits` (name -> JUnit path) to `markdown` and its JSON twin."""
-    try:
-        data = summarize(junit_counts(name, Path(path)) for name, path in junits.items())
-    except SummaryError as err:
-        print(err, file=sys.stderr)
-        return False
-    write_report(Path(markdown), TEMPLATE, data)
-    print(f'test summary: {data["summary"]}', file=sys.stderr)
-    return data['verdict'] == 'pass'
+    return write_gate_report(
+        'test summary', Path(markdown), TEMPLATE,
+        lambda: summarize(junit_counts(name, Path(path)) for name, path in junits.items()), (SummaryError,))
 
 
 def summary_task(junits: Mapping[str, Path], markdown: Path) -> dict:
