@@ -66,6 +66,17 @@ def test_a_blank_line_ends_what_a_comment_covers_at_the_same_level():
     assert got == {2: (('pointer',), False), 4: (('buffer-address',), True), 6: (('buffer-address',), False)}
 
 
+def test_a_safety_comment_separated_by_a_blank_line_reviews_nothing():
+    got = sites('''
+        def f(double[::1] a):
+            # SAFETY: a is non-empty (checked by the caller).
+
+            with nogil:
+                g(&a[0])
+        ''')
+    assert got == {4: (('nogil',), False), 5: (('buffer-address',), False)}
+
+
 def test_safety_above_a_nogil_block_covers_its_body_across_blank_lines():
     got = sites('''
         def f(const unsigned long[::1] w):
@@ -175,6 +186,20 @@ def test_c_comment_directly_above_a_statement_and_its_paragraph():
         }
         ''', 'k.c')
     assert got == {3: (('intrinsic', 'unaligned'), True), 4: (('unaligned',), True), 6: (('unaligned',), False)}
+
+
+def test_c_safety_comment_separated_by_a_blank_line_reviews_nothing():
+    got = sites('''
+        /* SAFETY: w points to n readable words. */
+
+        static uint64_t f(const uint64_t *w, size_t n) {
+            // SAFETY: lanes is 32 bytes, the size of one __m256i.
+
+            memcpy(out, lanes, 32);
+            return w[n - 1];
+        }
+        ''', 'k.h')
+    assert got == {3: (('pointer',), False), 6: (('unaligned',), False), 7: (('pointer-arith',), False)}
 
 
 def test_c_multiline_comment_with_safety_in_its_last_line():
