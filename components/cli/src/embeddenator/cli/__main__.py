@@ -44,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description='Recreate the tree in DIR; every file is checked against its SHA-256.')
     p.add_argument('engram', metavar='ENGRAM')
     p.add_argument('-o', '--output', required=True, metavar='DIR', help='folder to extract into (created)')
-    p.add_argument('--force', action='store_true', help='replace files that already exist in DIR')
+    p.add_argument('--force', action='store_true', help='replace what is in the way in DIR (symlinks are removed, '
+                   'never followed)')
+    p.add_argument('-p', '--same-permissions', action='store_true',
+                   help='restore modes whole even when not root (no umask; setuid/setgid kept), as tar -p')
     p.set_defaults(run=commands.extract)
 
     p = sub.add_parser('query', parents=[common], help='find the stored files and chunks most like a file',

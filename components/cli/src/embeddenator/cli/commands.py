@@ -52,7 +52,8 @@ def extract(args, show: bool) -> tuple[dict, list[str]]:
     bar = Progress('extract', show)
     start = time.perf_counter()
     try:
-        written = fs.extract(engram, args.output, force=args.force, progress=bar)
+        written = fs.extract(engram, args.output, force=args.force, progress=bar,
+                             same_permissions=args.same_permissions)
     finally:
         bar.close()
     seconds = time.perf_counter() - start

@@ -1,14 +1,18 @@
-"""Extract: Engram -> the tree it was made from, every file verified against its SHA-256.
+"""Extract: Engram -> the tree it was made from, every file verified against its SHA-256, confined and atomic.
 
-Files are decoded in blocks of chunks and written as they come (memory stays bounded for any file size); corrected
-chunks are checked against their BLAKE2b digest; a file whose SHA-256 does not match is removed and the
-extraction fails with `IntegrityError`. Files are written by a few threads. Directory modes and mtimes are set
-last, deepest first, because writing into a directory changes its mtime.
+The steps each live in a module with one job: `plan` checks the manifest and finds what is in the way (before
+anything is written: a refused extraction writes nothing); `writer` makes the tree in a fresh staging folder inside
+the output, through directory descriptors, never following a symlink; `commit` renames the finished entries into
+place (replacing what is in the way only when forced); folder modes and mtimes are set last, deepest first,
+because writing into a folder changes its mtime. Files are decoded in blocks of chunks and written as they come
+(memory stays bounded for any file size) by a few threads; corrected chunks are checked against their BLAKE2b
+digest and each file against its SHA-256. Any failure or interrupt removes the staging folder.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -17,9 +21,12 @@ import numpy as np
 from embeddenator import obs
 from embeddenator.fs.corrections import apply_correction, digest
 from embeddenator.fs.engram import Engram
+from embeddenator.fs.commit import commit, interrupts_held, remove_staging
+from embeddenator.fs.dirfd import DIR_FLAGS, open_dir
 from embeddenator.fs.errors import FsError, IntegrityError
-from embeddenator.fs.hierarchy import ancestors
-from embeddenator.fs.manifest import Entry, check_relative
+from embeddenator.fs.manifest import Entry
+from embeddenator.fs.plan import check_entries, clashes, refuse_clashes
+from embeddenator.fs.writer import Metadata, Stage, make_staging, set_dir_metadata
 
 BLOCK_CHUNKS = 4096
 WRITERS = 4                     # threads writing files during extraction
@@ -52,77 +59,97 @@ def read_file(engram: Engram, entry: Entry) -> bytes:
     return data
 
 
-def _write_file(engram: Engram, entry: Entry, target: bytes) -> None:
-    h = hashlib.sha256()
-    with open(target, 'wb') as out:
-        for block in file_blocks(engram, entry):
-            h.update(block)
-            out.write(block)
-    if h.hexdigest() != entry.sha256:
-        os.unlink(target)
-        raise IntegrityError(f'{os.fsdecode(entry.path)}: SHA-256 mismatch after decoding; the engram is damaged')
-    os.chmod(target, entry.mode)
-    os.utime(target, ns=(entry.mtime_ns, entry.mtime_ns))
+def _write_files(stage: Stage, engram: Engram, files: list[Entry], threads: int,
+                 progress: Callable[[int, int], None] | None) -> int:
+    """Write every file from `threads` threads, a bounded window of them in flight; the stop flag ends them."""
+    total, done = sum(e.size for e in files), 0
+    pool = ThreadPoolExecutor(max(1, threads))
+    inflight: deque = deque()
+    try:
+        for entry in files:
+            if len(inflight) >= 4 * max(1, threads):
+                done += _finish(inflight.popleft(), done, total, progress)
+            inflight.append((entry, pool.submit(stage.write_file, entry, file_blocks(engram, entry))))
+        while inflight:
+            done += _finish(inflight.popleft(), done, total, progress)
+    except BaseException:
+        stage.stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return done
 
 
-def _place(engram: Engram, entry: Entry, target: bytes, force: bool) -> None:
-    if os.path.lexists(target) and not (entry.kind == 'dir' and os.path.isdir(target)):
-        if not force:
-            raise FsError(f'{os.fsdecode(target)} already exists; extract into an empty folder or pass force')
-        if os.path.isdir(target) and not os.path.islink(target):
-            raise FsError(f'{os.fsdecode(target)} is a folder in the way of a {entry.kind}; remove it first')
-        os.unlink(target)
-    if entry.kind == 'dir':
-        os.makedirs(target, exist_ok=True)
-    elif entry.kind == 'symlink':
-        os.symlink(entry.target, target)
-        os.utime(target, ns=(entry.mtime_ns, entry.mtime_ns), follow_symlinks=False)
-    else:
-        _write_file(engram, entry, target)
+def _finish(item, done: int, total: int, progress) -> int:
+    entry, job = item
+    job.result()
+    if progress:
+        progress(done + entry.size, total)
+    return entry.size
 
 
-def _check_paths(entries: list[Entry]) -> None:
-    """Refuse, before anything is written, paths that escape or lie under a stored symlink."""
-    links: set[bytes] = set()
-    for entry in entries:
-        check_relative(entry.path)
-        if any(p in links for p in ancestors(entry.path)):
-            raise IntegrityError(f'{os.fsdecode(entry.path)}: lies under a stored symlink; extracting it would '
-                                 'write outside the output folder')
-        if entry.kind == 'symlink':
-            links.add(entry.path)
+def _open_root(root: bytes) -> tuple[int, bool]:
+    """Descriptor of the output folder (created if missing; a symlink given as the output itself is the user's
+    choice and is followed, as with tar -C) and whether this run created it."""
+    created = not os.path.lexists(root)
+    if created:
+        os.makedirs(root)
+    elif not os.path.isdir(root):
+        raise FsError(f'{os.fsdecode(root)} exists and is not a folder; choose another output folder')
+    return os.open(root, DIR_FLAGS & ~os.O_NOFOLLOW), created
 
 
 def extract(engram: Engram, out_dir, force: bool = False, progress: Callable[[int, int], None] | None = None,
-            threads: int = WRITERS) -> int:
+            threads: int = WRITERS, same_permissions: bool = False) -> int:
     """Recreate the tree under `out_dir` (created if missing); returns the number of bytes written.
 
-    Folders and symlinks are made first, in manifest order; files are then decoded and written by `threads`
-    threads (creating a file is mostly waiting on the filesystem, and numpy and hashlib release the GIL).
+    Without `force`, anything already in the output where the engram puts something else refuses the whole
+    extraction before a byte is written; with `force` it is replaced (a symlink in the way is removed, never
+    followed). Modes follow GNU tar: whole as root, else under the umask without setuid/setgid unless
+    `same_permissions`.
     """
     root = os.fsencode(out_dir)
-    files = [e for e in engram.entries if e.kind == 'file']
-    total, done = sum(e.size for e in files), 0
-    _check_paths(engram.entries)
+    ordered = check_entries(engram.entries)
+    files = [e for e in ordered if e.kind == 'file']
+    meta = Metadata.for_this_process(same_permissions)
+    staging = None
+    ok = False
     with obs.timer('fs_extract_seconds', 'time to extract a tree'):
         try:
-            os.makedirs(root, exist_ok=True)
-            for entry in engram.entries:
-                if entry.kind != 'file':
-                    _place(engram, entry, os.path.join(root, entry.path), force)
-            with ThreadPoolExecutor(max(1, threads)) as pool:
-                jobs = [pool.submit(_place, engram, e, os.path.join(root, e.path), force) for e in files]
-                for entry, job in zip(files, jobs):
-                    job.result()
-                    done += entry.size
-                    if progress:
-                        progress(done, total)
-            for entry in sorted((e for e in engram.entries if e.kind == 'dir'), key=lambda e: -e.path.count(b'/')):
-                target = os.path.join(root, entry.path)
-                os.chmod(target, entry.mode)
-                os.utime(target, ns=(entry.mtime_ns, entry.mtime_ns))
+            root_fd, created = _open_root(root)
         except OSError as err:
-            where = os.fsdecode(err.filename) if err.filename else os.fsdecode(root)
+            raise FsError(f'{os.fsdecode(root)}: cannot create the output folder ({err.strerror})') from None
+        try:
+            if not force:
+                refuse_clashes(clashes(ordered, root_fd), root)
+            staging = make_staging(root_fd, {e.path for e in ordered if b'/' not in e.path})
+            stage = Stage(open_dir(root_fd, staging), meta)
+            try:
+                stage.make_dirs_and_links(ordered)
+                done = _write_files(stage, engram, files, threads, progress)
+                with interrupts_held():
+                    commit(ordered, stage.fd, root_fd, force, root)
+                    remove_staging(root_fd, staging)
+                    staging = None
+                    set_dir_metadata(root_fd, [e for e in ordered if e.kind == 'dir'], meta)
+            finally:
+                os.close(stage.fd)
+            ok = True
+        except OSError as err:
+            where = os.fsdecode(os.path.join(root, os.fsencode(err.filename))) if err.filename else os.fsdecode(root)
             raise FsError(f'{where}: cannot write ({err.strerror}); check the output folder') from None
+        finally:
+            if staging is not None:
+                remove_staging(root_fd, staging)
+            os.close(root_fd)
+            if created and not ok:
+                _remove_if_empty(root)
     obs.counter('fs_extract_bytes_total', 'bytes extracted').inc(done)
     return done
+
+
+def _remove_if_empty(root: bytes) -> None:
+    try:
+        os.rmdir(root)
+    except OSError:
+        pass

@@ -68,6 +68,9 @@ class Entry:
         except (KeyError, TypeError, ValueError) as err:
             raise FsError(f'manifest entry {item!r} is malformed ({err}); re-create the engram') from None
         check_relative(entry.path)
+        if not 0 <= entry.mode <= 0o7777:
+            raise FsError(f'manifest entry {os.fsdecode(entry.path)!r} has mode {entry.mode:#o}, outside 0o7777; '
+                          'the engram is damaged or crafted')
         return entry
 
 
