@@ -5,6 +5,9 @@ import sys
 
 import pytest
 
+import numpy as np
+
+from embeddenator import io
 from embeddenator.cli.__main__ import DATA_ERROR, OK, USER_ERROR, build_parser, main
 
 
@@ -55,13 +58,15 @@ def test_human_output_through_a_pipe_has_no_progress_bar(src, tmp_path):
     assert out.returncode == OK and out.stdout.startswith('ingested 2 files') and out.stderr == ''
 
 
+# The documented codes as literals (0 ok, 1 user error, 2 data error): a changed constant must fail here.
 @pytest.mark.parametrize('argv, code, message', [
-    (['ingest', 'missing-dir', '-o', 'e.engram'], USER_ERROR, 'cannot read the source'),
-    (['ingest', '.', '-o', 'no/such/folder/e.engram'], USER_ERROR, 'does not exist'),
-    (['info', 'missing.engram'], USER_ERROR, 'no such engram'),
-    (['query', 'e.engram', 'missing.txt'], USER_ERROR, 'cannot read the query'),
-    (['export', 'e.engram', '-o', 'v.csv'], USER_ERROR, 'unknown export suffix'),
-    (['info', 'bad.engram'], DATA_ERROR, 'bad.engram'),
+    (['ingest', 'missing-dir', '-o', 'e.engram'], 1, 'cannot read the source'),
+    (['ingest', '.', '-o', 'no/such/folder/e.engram'], 1, 'does not exist'),
+    (['info', 'missing.engram'], 1, 'no such engram'),
+    (['query', 'e.engram', 'missing.txt'], 1, 'cannot read the query'),
+    (['export', 'e.engram', '-o', 'v.csv'], 1, 'unknown export suffix'),
+    (['info', 'bad.engram'], 2, 'bad.engram'),
+    (['extract', 'e.engram', '-o', 'out'], 0, ''),
 ])
 def test_errors_are_messages_with_exit_codes(tmp_path, src, capsys, monkeypatch, argv, code, message):
     monkeypatch.chdir(tmp_path)
@@ -71,6 +76,31 @@ def test_errors_are_messages_with_exit_codes(tmp_path, src, capsys, monkeypatch,
     got, out, err = run(capsys, *argv)
     assert got == code
     assert message in err and 'Traceback' not in err
+
+
+def _tamper_chunk(engram):
+    """Negate one stored chunk vector and re-seal the envelope: the file's checksum is valid again, but the
+    chunk no longer decodes to the bytes the manifest's SHA-256 names."""
+    env = io.read_envelope(engram, io.Kind.ARRAYS, use_mmap=False)
+    arrays = {name: np.array(a) for name, a in io.unpack_arrays(env).items()}
+    arrays['codebook'][0] = arrays['codebook'][0][::-1]         # swap the +1 and -1 planes of row 0
+    extra = {k: v for k, v in env.meta.items() if k not in ('arrays', 'schema')}
+    io.write_arrays(engram, arrays, schema=env.meta['schema'], extra=extra)
+
+
+def test_integrity_failure_is_a_data_error(src, tmp_path, capsys):
+    engram = tmp_path / 'e.engram'
+    assert main(['ingest', str(src), '-o', str(engram), '--workers', '1']) == 0
+    _tamper_chunk(engram)
+    capsys.readouterr()
+    assert main(['info', str(engram)]) == 0                    # the envelope itself reads fine
+    capsys.readouterr()
+    code, out, err = run(capsys, 'extract', engram, '-o', tmp_path / 'out', '--json')
+    assert code == 2
+    assert json.loads(out)['kind'] == 'data'
+    assert 'damaged' in json.loads(out)['error'] and 'Traceback' not in err
+    code, out, err = run(capsys, 'extract', engram, '-o', tmp_path / 'again')
+    assert code == 2 and 'damaged' in err
 
 
 def test_json_errors_are_objects(tmp_path, capsys):
