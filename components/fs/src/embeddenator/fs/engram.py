@@ -119,6 +119,10 @@ def load(path) -> Engram:
     from embeddenator.io.arrays import unpack_arrays
     from embeddenator.io.header import Kind
     from embeddenator.io.payload import check_schema
+    from embeddenator.fs.stale import is_partial
+    if is_partial(path):
+        raise FsError(f'{os.fspath(path)}: an unfinished engram write (a .partial file), not an engram; the next '
+                      'ingest to its target removes it once its writer is gone')
     try:
         env = read_envelope(path, Kind.ARRAYS, use_mmap=True)
     except FileNotFoundError:

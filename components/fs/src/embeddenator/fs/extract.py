@@ -26,6 +26,7 @@ from embeddenator.fs.dirfd import DIR_FLAGS, open_dir
 from embeddenator.fs.errors import FsError, IntegrityError
 from embeddenator.fs.manifest import Entry
 from embeddenator.fs.plan import check_entries, clashes, refuse_clashes
+from embeddenator.fs.stale import clear_staging
 from embeddenator.fs.writer import Metadata, Stage, make_staging, set_dir_metadata
 
 BLOCK_CHUNKS = 4096
@@ -120,6 +121,7 @@ def extract(engram: Engram, out_dir, force: bool = False, progress: Callable[[in
         except OSError as err:
             raise FsError(f'{os.fsdecode(root)}: cannot create the output folder ({err.strerror})') from None
         try:
+            clear_staging(root_fd)
             if not force:
                 refuse_clashes(clashes(ordered, root_fd), root)
             staging = make_staging(root_fd, {e.path for e in ordered if b'/' not in e.path})

@@ -20,6 +20,7 @@ from embeddenator.fs.engram import Engram, save
 from embeddenator.fs.hierarchy import MAX_NNZ, build, thin
 from embeddenator.fs.manifest import Entry, scan
 from embeddenator.fs.pool import run_units
+from embeddenator.fs.stale import clear_partials
 from embeddenator.fs.worker import Piece, PieceResult, encode_batch, file_sha256
 
 BATCH_BYTES = 1 << 20          # one unit of pool work: amortises a round trip, and its arrays stay in cache
@@ -148,7 +149,8 @@ def ingest(sources, **options) -> Engram:
 def ingest_to(sources, target, **options) -> Engram:
     """Ingest, then write the engram atomically to `target` (untouched if anything fails).
 
-    A previous engram at `target` inside the sources is not ingested into the new one.
+    A previous engram at `target` inside the sources is not ingested into the new one; partial engrams that a
+    killed ingest left beside `target` (their owner pid is gone) are removed first.
 
     >>> import tempfile
     >>> from pathlib import Path
@@ -165,6 +167,7 @@ def ingest_to(sources, target, **options) -> Engram:
     >>> written, same, engram.summary()['files'], engram.summary()['dirs']
     (780, True, 2, 1)
     """
+    clear_partials(target)
     engram = ingest_entries(scan(sources, exclude=[target]), **options)
     save(engram, target)
     return engram

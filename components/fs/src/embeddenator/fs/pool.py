@@ -9,6 +9,7 @@ handed out yet simply stays in the parent.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections import deque
 from multiprocessing.connection import wait
 from typing import Callable, Iterable
@@ -19,7 +20,12 @@ _STOP = None
 
 
 def _serve(conn, fn: Callable, args: tuple) -> None:
-    """Worker loop: receive a unit, reply ('ok', result) or ('error', message); stop on None."""
+    """Worker loop: receive a unit, reply ('ok', result) or ('error', message); stop on None.
+
+    Ctrl-C reaches the whole process group; the parent alone answers it (it stops the workers), so a worker
+    ignores SIGINT instead of printing a KeyboardInterrupt traceback of its own.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while (unit := conn.recv()) is not _STOP:
         try:
             conn.send(('ok', fn(*args, unit)))

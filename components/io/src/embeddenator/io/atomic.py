@@ -6,11 +6,54 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
+PARTIAL_SUFFIX = '.partial'
+
+
+def partial_owner(name: str, target: str | None = None) -> int | None:
+    """The pid in an unfinished write's name `.<target>.<pid>.<random>.partial` (any target when None), else None.
+
+    >>> from embeddenator.io.atomic import partial_owner
+    >>> partial_owner('.t.engram.4242.x1y2.partial', 't.engram'), partial_owner('t.engram', 't.engram')
+    (4242, None)
+    """
+    if not (name.startswith('.') and name.endswith(PARTIAL_SUFFIX)):
+        return None
+    head = name[1:-len(PARTIAL_SUFFIX)].rsplit('.', 2)
+    if len(head) != 3 or not head[1].isdigit() or (target is not None and head[0] != target):
+        return None
+    return int(head[1])
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one owned by another user counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stale_partials(path: str | os.PathLike) -> list[Path]:
+    """Unfinished writes of `path` beside it whose owner process is gone (what a killed writer left)."""
+    path = Path(path)
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    return [path.parent / n for n in sorted(names)
+            if (pid := partial_owner(n, path.name)) is not None and pid != os.getpid() and not pid_alive(pid)]
+
 
 def atomic_write(path: str | os.PathLike, chunks: Iterable[bytes | memoryview]) -> Path:
-    """Write `chunks` to a temporary file beside `path`, flush, fsync, rename over `path`, fsync the folder."""
+    """Write `chunks` to a temporary file beside `path`, flush, fsync, rename over `path`, fsync the folder.
+
+    The temporary file is `.<name>.<pid>.<random>.partial`: the pid names its owner, so a later writer can tell
+    the leftover of a killed process (`stale_partials`) from a write still in progress.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.partial', dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.{os.getpid()}.', suffix=PARTIAL_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, 'wb') as out:
             for chunk in chunks:
