@@ -14,6 +14,7 @@ from importlib.metadata import version as _dist_version
 from pathlib import Path
 from typing import Iterable
 
+from doit.exceptions import TaskFailed
 from doit.task import clean_targets
 from doit.tools import config_changed
 
@@ -24,25 +25,39 @@ from tasks.workspace import Component, Extension
 # `cdef extern from "x.h"`, and `#include "x.h"` (angle-bracket includes are system headers, not ours).
 _CIMPORT = re.compile(r'^\s*(?:from\s+([\w.]+)\s+cimport|cimport\s+([\w.]+))', re.M)
 _QUOTED = re.compile(r'^\s*(?:include|cdef\s+extern\s+from|#\s*include)\s+"([^"]+)"', re.M)
+# Cython's textual `include "x.pxi"` always names a file of ours: when it is absent, that is the error to report.
+_INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"', re.M)
 
 
-def scan_deps(source: Path, search: Iterable[Path]) -> list[Path]:
-    """Every local file `source` depends on, transitively, found in its own folder or `search`; sorted."""
+def scan_sources(source: Path, search: Iterable[Path]) -> tuple[list[Path], list[tuple[str, Path]]]:
+    """Every local file `source` depends on, transitively (sorted), and each `include` that names no file.
+
+    The missing ones are (name, the file that includes it); an absent `source` is not read (its caller says so).
+    """
     search = [Path(p) for p in search]
     seen: set[Path] = set()
-    stack = [Path(source)]
+    missing: list[tuple[str, Path]] = []
+    stack = [Path(source)] if Path(source).is_file() else []
     while stack:
         current = stack.pop()
         text = current.read_text(encoding='utf-8', errors='replace')
         names = [m for m in _QUOTED.findall(text)]
         names += [(a or b).replace('.', '/') + '.pxd' for a, b in _CIMPORT.findall(text)]
+        included = set(_INCLUDE.findall(text))
         for name in names:
             found = _locate(name, [current.parent, *search])
-            if found is not None and found not in seen:
+            if found is None and name in included:
+                missing.append((name, current))
+            elif found is not None and found not in seen:
                 seen.add(found)
                 stack.append(found)
     seen.discard(Path(source))
-    return sorted(seen)
+    return sorted(seen), sorted(set(missing))
+
+
+def scan_deps(source: Path, search: Iterable[Path]) -> list[Path]:
+    """Every local file `source` depends on, transitively, found in its own folder or `search`; sorted."""
+    return scan_sources(source, search)[0]
 
 
 def _locate(name: str, folders: Iterable[Path]) -> Path | None:
@@ -51,6 +66,34 @@ def _locate(name: str, folders: Iterable[Path]) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def missing_sources(root: Path, comp: Component, ext: Extension) -> list[str]:
+    """One line per kernel source that is not there: a declared source, or a file a source includes."""
+    out = []
+    search = [root / d for d in ext.include_dirs]
+    for src in ext.sources:
+        if not (root / src).is_file():
+            out.append(f'{src}: no such file (a source of {ext.name} in {_rel(comp.manifest, root)}); restore it '
+                       'or correct the manifest')
+            continue
+        for name, includer in scan_sources(root / src, search)[1]:
+            out.append(f'{name}: no such file (included by {_rel(includer, root)}); restore it or correct the '
+                       'include')
+    return out
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _missing(problems: list[str]) -> TaskFailed:
+    """The action of a build whose sources are missing: one line (the first problem, and how many more)."""
+    more = f' (and {len(problems) - 1} more)' if len(problems) > 1 else ''
+    return TaskFailed(f'build: {problems[0]}{more}')
 
 
 def extension_target(comp: Component, ext: Extension) -> Path:
@@ -132,18 +175,21 @@ def task_build():
         if not comp.extensions:
             continue
         build_dir = cfg.path(cfg.build, comp.name)
-        actions, deps = [], set()
+        actions, deps, problems = [], set(), []
         for ext in comp.extensions:
             search = [ws.root / d for d in ext.include_dirs]
+            problems += missing_sources(ws.root, comp, ext)
             for src in ext.sources:
-                deps.add(ws.root / src)
+                if (ws.root / src).is_file():
+                    deps.add(ws.root / src)
                 deps.update(scan_deps(ws.root / src, search))
             actions.append((compile_extension, [str(ws.root), str(comp.root), ext, directives(comp),
                                                 str(build_dir), str(extension_target(comp, ext))]))
         yield {
             'name': comp.name,
             'doc': f'compile the extensions of {comp.dist} ({", ".join(e.name for e in comp.extensions)})',
-            'actions': actions,
+            # a missing source fails the build with one line, and leaves the rest of the graph loadable
+            'actions': [(_missing, [problems])] if problems else actions,
             'file_dep': sorted(str(d) for d in deps) + [str(comp.manifest)],
             'targets': [str(extension_target(comp, e)) for e in comp.extensions],
             'uptodate': [config_changed(compiler_config(comp))],
