@@ -11,6 +11,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from doit.exceptions import TaskFailed
+
 from tasks.reporting import write_gate_report
 
 TEMPLATE = 'integration.md.j2'
@@ -92,10 +94,13 @@ def write_integration_report(suite: str, junit: str, markdown: str):
 def run_and_report(suite: str, junit: str, markdown: str):
     """Action: run the suite, then write the report whether it passed or not (a failing run is worth reading)."""
     from tasks.test import run_pytest     # tasks.test wires this action in: import it late, not at module load
-    tests_ok = run_pytest('integration', suite, junit)
+    tests = run_pytest('integration', suite, junit)
     if not Path(junit).exists():
-        return False
-    return write_integration_report(suite, junit, markdown) and tests_ok
+        return tests
+    reported = write_integration_report(suite, junit, markdown)
+    if tests is not True:
+        return TaskFailed(f'{tests.message.rstrip()}; report {markdown}')
+    return reported
 
 
 def report_inputs() -> list[str]:

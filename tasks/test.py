@@ -7,10 +7,13 @@ re-runs vsa and its dependents, and nothing else.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Iterable
+
+from doit.exceptions import TaskFailed
 
 from tasks.build import extension_targets
 from tasks.config import settings, workspace
@@ -49,11 +52,29 @@ def test_inputs(ws: Workspace, name: str) -> list[Path]:
     return sorted(set(files) | set(extension_targets(comps)))
 
 
+def failing_ids(output: str) -> list[str]:
+    """The node ids of pytest's short summary lines (`FAILED id - reason`, `ERROR id`), in order, once each."""
+    return list(dict.fromkeys(re.findall(r'^(?:FAILED|ERROR) (\S+)', output, re.M)))
+
+
+def failure_message(label: str, tests: str, junit: str, returncode: int, output: str, shown: int = 5) -> str:
+    """One line for a failed run: which tests failed (the first `shown`), and where the report is."""
+    if returncode == PYTEST_NO_TESTS:
+        return f'{label}: no tests collected in {tests}; a component must have tests'
+    ids = failing_ids(output)
+    if not ids:
+        lines = output.strip().splitlines()
+        return f"{label}: pytest exited {returncode} ({lines[-1].strip('= ') if lines else 'no output'}); see {junit}"
+    more = f' and {len(ids) - shown} more' if len(ids) > shown else ''
+    return f"{label}: tests failed: {', '.join(ids[:shown])}{more}; see {junit}"
+
+
 def run_pytest(label: str, tests: str, junit: str, extra: tuple[str, ...] = ()):
-    """Run pytest on `tests` writing JUnit XML to `junit`; fail on failures and on "no tests collected"."""
+    """Run pytest on `tests` writing JUnit XML to `junit`; TaskFailed naming the failing tests, or "no tests"."""
     Path(junit).parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, '-m', 'pytest', tests, f'--junitxml={junit}', '-q', '-p', 'no:cacheprovider', *extra]
-    print(f'testing {label} ...', file=sys.stderr, flush=True)
+    cmd = [sys.executable, '-m', 'pytest', tests, f'--junitxml={junit}', '-q', '-rfE', '-p', 'no:cacheprovider',
+           *extra]
+    print(f'{label}: testing ...', file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = proc.stdout.strip().splitlines()
     summary = lines[-1].strip('= ') if lines else 'no output'
@@ -61,11 +82,7 @@ def run_pytest(label: str, tests: str, junit: str, extra: tuple[str, ...] = ()):
         print(f'{label}: {summary}', file=sys.stderr)
         return True
     sys.stderr.write(proc.stdout)
-    if proc.returncode == PYTEST_NO_TESTS:
-        print(f'{label}: no tests collected in {tests}; a component must have tests', file=sys.stderr)
-    else:
-        print(f'{label}: tests failed ({summary})', file=sys.stderr)
-    return False
+    return TaskFailed(failure_message(label, tests, junit, proc.returncode, proc.stdout))
 
 
 def junit_path(name: str) -> Path:
@@ -87,6 +104,8 @@ def task_test():
             'file_dep': [str(f) for f in test_inputs(ws, name)],
             'targets': [str(junit)],
             'clean': True,
+            # progress goes to the console as it comes; a failure then ends with its one line, not an empty block
+            'verbosity': 2,
         }
     suites = {name: junit_path(name) for name in [*ws.components, 'integration']}
     yield summary_task(suites, junit_path('summary').with_suffix('.md'))
@@ -105,4 +124,5 @@ def task_integration():
         'file_dep': sorted(str(f) for f in inputs | set(source_files([suite])) | set(map(Path, report_inputs()))),
         'targets': [str(junit), str(report), str(report.with_suffix('.json'))],
         'clean': True,
+        'verbosity': 2,
     }

@@ -119,8 +119,11 @@ def test_a_failing_test_fails_the_run_and_says_which(toy):
     edit(test, 'assert True', 'assert False')
     proc = doit(toy, 'test:base', check=False)
     assert proc.returncode != 0
-    assert 'base: tests failed' in proc.stderr
+    # the run ends with the failing test's id and the report's path, not an action's repr
     edit(test, 'assert False', 'assert True')
+    last = [line for line in proc.stdout.splitlines() if line.strip()][-1]
+    assert last == f'base: tests failed: components/base/tests/test_base.py::test_base; see {toy}/reports/tests/base.xml'
+    assert 'returned False' not in proc.stdout + proc.stderr
 
 
 def test_a_component_without_tests_is_not_a_silent_pass(toy):
@@ -130,7 +133,7 @@ def test_a_component_without_tests_is_not_a_silent_pass(toy):
     try:
         proc = doit(toy, 'test:base', check=False)
         assert proc.returncode != 0
-        assert 'no tests collected' in proc.stderr
+        assert 'base: no tests collected in' in proc.stdout
     finally:
         test.write_text(saved)
 
