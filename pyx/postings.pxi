@@ -1,6 +1,7 @@
-# The inverted index of a packed codebook (postings.h): built from sparse rows or from the packed rows, validated
-# once, then queried in batches, one query per thread at a time, each thread counting into its own L1-sized
-# scratch. Sparse rows and queries travel as CSR by row: (pos, pos_offsets, neg, neg_offsets).
+# The inverted index of a packed codebook (postings.h), part of vsa's public API (`vsa.PostingLists`,
+# `vsa.sparse_rows`, `vsa.pack_rows`): built from sparse rows or from the packed rows, validated once, then queried
+# in batches, one query per thread at a time, each thread counting into its own L1-sized scratch. Sparse rows and
+# queries travel as CSR by row: (pos, pos_offsets, neg, neg_offsets).
 
 from libc.stdint cimport uint16_t
 from libc.string cimport memcpy
@@ -77,7 +78,16 @@ cdef const int64_t *_first_i64(object arr, object keep) except? NULL:
 
 def sparse_rows(vectors, dim):
     """Vectors of dimension `dim` (any representation) as CSR by row: (pos, pos_offsets, neg, neg_offsets),
-    int64, vector i being +1 at pos[pos_offsets[i]:pos_offsets[i + 1]] and -1 at the same slice of neg."""
+    int64, vector i being +1 at pos[pos_offsets[i]:pos_offsets[i + 1]] and -1 at the same slice of neg.
+
+    The form `PostingLists` and `pack_rows` take rows and queries in: one call converts a whole batch. ValueError
+    if a vector has another dimension.
+
+    >>> from embeddenator import vsa
+    >>> a = vsa.SparseVec(8, [1, 5], [2])
+    >>> [x.tolist() for x in vsa.sparse_rows([a, vsa.SparseVec(8, [0], [])], 8)]
+    [[1, 5, 0], [0, 2, 3], [2], [0, 1, 1]]
+    """
     cdef Py_ssize_t d = _check_dim(dim)
     vs = list(vectors)
     cdef Py_ssize_t m = len(vs), i
@@ -109,9 +119,21 @@ def sparse_rows(vectors, dim):
     return pos, po, neg, no
 
 
-def _pack_rows(words, dim, first, pos, pos_offsets, neg, neg_offsets):
+def pack_rows(words, dim, first, pos, pos_offsets, neg, neg_offsets):
     """Set the bits of rows first, first + 1, ... of `words` (PackedMatrix layout, writable, those rows zero) from
-    rows given as CSR by row (see `sparse_rows`); ValueError on any bound, and then nothing is written."""
+    rows given as CSR by row (see `sparse_rows`); ValueError on any bound, and then nothing is written.
+
+    How a growing codebook appends rows in place (in C, both planes of a row at once) before wrapping the buffer
+    with `PackedMatrix.from_buffer`.
+
+    >>> import numpy as np
+    >>> from embeddenator import vsa
+    >>> nw, half, stride = vsa.row_layout(8)
+    >>> words = np.zeros(2 * stride, np.uint64)
+    >>> vsa.pack_rows(words, 8, 0, *vsa.sparse_rows([vsa.SparseVec(8, [1], [2]), vsa.SparseVec(8, [], [0])], 8))
+    >>> vsa.PackedMatrix.from_buffer(8, 2, words).to_dense().tolist()
+    [[0, 1, -1, 0, 0, 0, 0, 0], [-1, 0, 0, 0, 0, 0, 0, 0]]
+    """
     cdef Py_ssize_t d = _check_dim(dim)
     nw_, half_, stride_ = row_layout(d)
     cdef size_t stride = stride_, half = half_
@@ -138,14 +160,19 @@ def _pack_rows(words, dim, first, pos, pos_offsets, neg, neg_offsets):
 
 
 cdef class PostingLists:
-    """CSR postings of the first `n` rows of a codebook: the rows holding +1 (and -1) at each dimension, as int32
-    row numbers ascending within a dimension. Validated when made, so queries trust them; immutable.
+    """The inverted index of a codebook: CSR postings of its first `n` rows, the rows holding +1 (and -1) at each
+    dimension, as int32 row numbers ascending within a dimension. Validated when made, so queries trust them;
+    immutable.
+
+    A sparse query's dot product with a row counts the postings of the query's non-zeros that name the row, so
+    `top_k` touches only the rows a query shares a dimension with (exact, like `PackedMatrix.top_k`). Made by
+    `empty`, `from_codebook` or `from_arrays` (stored arrays: `plus_indptr`, `plus_rows`, `minus_indptr`,
+    `minus_rows`), grown by `extended`; queries and rows travel as CSR by row (`sparse_rows`).
 
     >>> import numpy as np
     >>> from embeddenator import vsa
-    >>> from embeddenator.vsa._kernels import PostingLists
     >>> book = vsa.PackedMatrix.from_dense(np.array([[1, 0, -1], [1, 1, 0], [0, 0, 1]], np.int8))
-    >>> lists = PostingLists.from_codebook(book)
+    >>> lists = vsa.PostingLists.from_codebook(book)
     >>> lists.plus_indptr.tolist(), lists.plus_rows.tolist()
     ([0, 2, 3, 4], [0, 1, 1, 2])
     >>> rows, scores = lists.top_k(book, [0, 1], [0, 2], [], [0, 0], 2)

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from embeddenator import vsa
-from embeddenator.vsa._kernels import PostingLists, _pack_rows, sparse_rows
+from embeddenator.vsa import PostingLists, pack_rows, sparse_rows
 
 FIELDS = ('plus_indptr', 'plus_rows', 'minus_indptr', 'minus_rows')
 
@@ -154,15 +154,15 @@ def test_sparse_rows_and_pack_rows_rebuild_the_codebook():
         assert neg[no[i]:no[i + 1]].tolist() == np.flatnonzero(row == -1).tolist()
     book = vsa.PackedMatrix.from_dense(dense)
     words = vsa.aligned_words(len(book.words))
-    _pack_rows(words, 130, 0, pos, po, neg, no)
+    pack_rows(words, 130, 0, pos, po, neg, no)
     np.testing.assert_array_equal(words, book.words)
     with pytest.raises(ValueError, match='dim 64'):
         sparse_rows([vsa.random(64, 4)], 130)
     with pytest.raises(ValueError, match='do not fit'):
-        _pack_rows(words, 130, 1, pos, po, neg, no)
+        pack_rows(words, 130, 1, pos, po, neg, no)
     before = words.copy()
     with pytest.raises(ValueError, match='outside'):                  # checked before any bit is set
-        _pack_rows(words, 130, 0, [3], [0, 1], [130], [0, 1])
+        pack_rows(words, 130, 0, [3], [0, 1], [130], [0, 1])
     np.testing.assert_array_equal(words, before)
     with pytest.raises(ValueError, match='outside'):
         PostingLists.empty(130).extended([3], [0, 1], [-1], [0, 1])

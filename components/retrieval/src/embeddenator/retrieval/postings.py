@@ -3,7 +3,7 @@
 For a sparse query with +1 set P and -1 set N, a row's dot product is
     |rows with +1 in P| + |rows with -1 in N| - |rows with -1 in P| - |rows with +1 in N|,
 so counting postings gives every row's exact score; rows no posting touches score exactly 0. The lists, their
-construction and the counting are the vsa kernels' `PostingLists` (C, without the GIL, a query per core); this
+construction and the counting are vsa's public `PostingLists` (C, without the GIL, a query per core); this
 module converts between them and the arrays stored on disk.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from embeddenator import vsa
-from embeddenator.vsa._kernels import PostingLists, _pack_rows as pack_rows, sparse_rows
+from embeddenator.vsa import PostingLists, pack_rows, sparse_rows
 
 FIELDS = ('plus_indptr', 'plus_rows', 'minus_indptr', 'minus_rows')
 

@@ -1,15 +1,16 @@
 """Ternary hypervectors for vector symbolic architectures, with compiled SIMD kernels.
 
 Three representations of a vector in {-1, 0, +1}^dim with one meaning (`SparseVec`, `PackedVec`,
-`BlockSparseVec`), a packed codebook with exact top-k (`PackedMatrix`), and the operations both as methods
-(`a.bind(b)`) and as functions (`bind(a, b)`).
+`BlockSparseVec`), a packed codebook with exact top-k (`PackedMatrix`), its inverted index for sparse queries
+(`PostingLists`, fed by `sparse_rows`; `pack_rows` appends rows to a codebook buffer), and the operations both as
+methods (`a.bind(b)`) and as functions (`bind(a, b)`).
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from embeddenator.vsa._kernels import (
-    DEFAULT_DIM, DEFAULT_NNZ, BlockSparseVec, PackedMatrix, PackedVec, SparseVec, aligned_words,
-    available_paths, bind, bundle, bundle_many, cosine, dot, get_num_threads, inverse_permute, permute, popcount,
-    random, row_layout, set_num_threads, simd_path, thin,
+    DEFAULT_DIM, DEFAULT_NNZ, BlockSparseVec, PackedMatrix, PackedVec, PostingLists, SparseVec, aligned_words,
+    available_paths, bind, bundle, bundle_many, cosine, dot, get_num_threads, inverse_permute, pack_rows, permute,
+    popcount, random, row_layout, set_num_threads, simd_path, sparse_rows, thin,
 )
 
 from embeddenator import obs as _obs
@@ -29,7 +30,7 @@ def report_simd_path() -> None:
 report_simd_path()  # the path is chosen once at import (EMBEDDENATOR_SIMD or the widest the CPU has)
 
 __all__ = [
-    'SparseVec', 'PackedVec', 'BlockSparseVec', 'PackedMatrix',
+    'SparseVec', 'PackedVec', 'BlockSparseVec', 'PackedMatrix', 'PostingLists', 'sparse_rows', 'pack_rows',
     'bundle', 'bundle_many', 'bind', 'permute', 'inverse_permute', 'dot', 'cosine', 'random', 'thin',
     'simd_path', 'available_paths', 'DEFAULT_DIM', 'DEFAULT_NNZ',
     'popcount', 'row_layout', 'aligned_words', 'set_num_threads', 'get_num_threads', 'report_simd_path',
