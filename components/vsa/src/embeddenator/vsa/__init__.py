@@ -5,15 +5,19 @@ Three representations of a vector in {-1, 0, +1}^dim with one meaning (`SparseVe
 (`PostingLists`, fed by `sparse_rows`; `pack_rows` appends rows to a codebook buffer), and the operations both as
 methods (`a.bind(b)`) and as functions (`bind(a, b)`).
 """
+import warnings as _warnings
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from embeddenator.vsa._kernels import (
     DEFAULT_DIM, DEFAULT_NNZ, BlockSparseVec, PackedMatrix, PackedVec, PostingLists, SparseVec, aligned_words,
     available_paths, bind, bundle, bundle_many, cosine, dot, get_num_threads, inverse_permute, pack_rows, permute,
-    popcount, random, row_layout, set_num_threads, simd_path, sparse_rows, thin,
+    popcount, random, row_layout, set_num_threads, simd_path, sparse_rows, thin, _PATH_WARNINGS,
 )
 
 from embeddenator import obs as _obs
+
+for _why in _PATH_WARNINGS:   # EMBEDDENATOR_SIMD / _DISABLE_SIMD not honoured: the widest path the CPU has is used
+    _warnings.warn(_why, RuntimeWarning, stacklevel=2)
 
 try:
     __version__ = _version('embeddenator-vsa')
