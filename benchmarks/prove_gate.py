@@ -31,8 +31,8 @@ import sys
 import time
 from pathlib import Path
 
-from tasks import bench, bench_gate, bench_store
-from tasks.bench import SLOWDOWN_ENV
+from tasks.bench import bench, bench_gate, bench_store
+from tasks.bench.bench import SLOWDOWN_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT_ENV = 'EMBEDDENATOR_BENCH_SNAPSHOT'
@@ -56,8 +56,8 @@ def snapshot(folder: Path, sources: Path | None = None, cflags: tuple[str, ...] 
     in-place modules while it runs (another build, a sanitizer build) cannot change what it measures.
     `sources`: a folder holding a (patched) copy of the extension sources to compile instead of the tree's.
     """
-    from tasks.build import compile_extension, directives, extension_target
-    from tasks.config import workspace
+    from tasks.compile.build import compile_extension, directives, extension_target
+    from tasks.core.config import workspace
     ws, snap = workspace(), folder / 'snapshot'
     shutil.rmtree(snap, ignore_errors=True)
     for comp in ws.components.values():
@@ -75,7 +75,7 @@ def snapshot(folder: Path, sources: Path | None = None, cflags: tuple[str, ...] 
 
 def patched_sources(stage: Path) -> Path:
     """A copy of the extensions' source folders in which the scan dispatcher rescans MACRO% of its rows."""
-    from tasks.config import workspace
+    from tasks.core.config import workspace
     ws = workspace()
     shutil.rmtree(stage, ignore_errors=True)
     for comp in ws.components.values():
@@ -161,7 +161,7 @@ def phase(args, groups: list[str], out: dict) -> int:
         raise ProofError(f'kernels imported from {vsa.__file__}, not from {os.environ[SNAPSHOT_ENV]}')
     state = Path(args.state)
     if args.phase == 'unchanged':
-        from tasks.fingerprint import fingerprint, fingerprint_key
+        from tasks.bench.fingerprint import fingerprint, fingerprint_key
         base, source = reference(groups, out['marker'], fingerprint_key(fingerprint()), out['baselines'],
                                  args.stored)
         runs = [one_run(groups, out['marker'], base, '') for _ in range(args.runs)]

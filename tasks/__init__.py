@@ -1,6 +1,8 @@
-"""Embeddenator's doit plugin: the workspace's task graph, one module per stage.
+"""Embeddenator's doit plugin: the workspace's task graph, one package per stage.
 
-`dodo.py` imports `DOIT_CONFIG` and the `task_*` creators from the stage modules; nothing here names a
+`core` holds what every stage shares; the stages are `compile` (the `build` task), `test`, `audit`, `bench` and
+`release`.
+`dodo.py` imports `DOIT_CONFIG` and the `task_*` creators from the stage packages; nothing here names a
 component, so the plugin serves any workspace laid out as components/<name>/pyproject.toml.
 """
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.audit import CHECKS, combine, fuzz_modules, kernel_sources, kernel_tests, write_audit
-from tasks.audit_checks import check_fuzz, check_inventory, check_sanitizers, memcheck_env
-from tasks.memcheck import memcheck_verdict, outside_summary, parse_memcheck_xml
-from tasks.sanitize import report_locations
-from tasks.workspace import load_workspace
+from tasks.audit.audit import CHECKS, combine, fuzz_modules, kernel_sources, kernel_tests, write_audit
+from tasks.audit.audit_checks import check_fuzz, check_inventory, check_sanitizers, memcheck_env
+from tasks.audit.memcheck import memcheck_verdict, outside_summary, parse_memcheck_xml
+from tasks.audit.sanitize import report_locations
+from tasks.core.workspace import load_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 

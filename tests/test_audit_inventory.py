@@ -3,7 +3,7 @@ import textwrap
 
 import pytest
 
-from tasks.unsafe_inventory import describe, findings, manifest_sites, scan_source, split_c, split_cython
+from tasks.audit.unsafe_inventory import describe, findings, manifest_sites, scan_source, split_c, split_cython
 
 
 def scan(text, file='k.pyx'):

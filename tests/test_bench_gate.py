@@ -1,7 +1,7 @@
-"""The gate's classification, comparison and verdict (tasks.bench_gate), without running any benchmark."""
+"""The gate's classification, comparison and verdict (tasks.bench.bench_gate), without running any benchmark."""
 import pytest
 
-from tasks import bench_gate as g
+from tasks.bench import bench_gate as g
 
 
 def metric(id_, value, unit='instructions/call', rel_ci=None):

@@ -1,7 +1,7 @@
-"""The bench report (tasks.bench_report) rendered from synthetic results: tables, ratios, chart, method."""
+"""The bench report (tasks.bench.bench_report) rendered from synthetic results: tables, ratios, chart, method."""
 import xml.etree.ElementTree as ET
 
-from tasks import bench_gate, bench_report
+from tasks.bench import bench_gate, bench_report
 
 FP = {'cpu_model': 'Example CPU', 'cpu_flags': ['avx2'], 'cores': 2, 'python': 'CPython 3.11', 'numpy': '2',
       'cython': '3', 'compiler': 'gcc 12', 'valgrind': 'valgrind-3.19.0'}

@@ -1,10 +1,10 @@
-"""Per-machine baselines (tasks.bench_store) and the machine fingerprint (tasks.fingerprint)."""
+"""Per-machine baselines (tasks.bench.bench_store) and the machine fingerprint (tasks.bench.fingerprint)."""
 import json
 
 import pytest
 
-from tasks import bench_store as s
-from tasks.fingerprint import cpu_info, describe, fingerprint, fingerprint_key
+from tasks.bench import bench_store as s
+from tasks.bench.fingerprint import cpu_info, describe, fingerprint, fingerprint_key
 
 
 def results(values, key_fp=None, commit='c1'):

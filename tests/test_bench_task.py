@@ -1,9 +1,9 @@
-"""The `bench` task's wiring and its baseline handling (tasks.bench), with synthetic results instead of the suite."""
+"""The `bench` task's wiring and its baseline handling (tasks.bench.bench), with synthetic results, not the suite."""
 import json
 
 import pytest
 
-from tasks import bench, bench_store
+from tasks.bench import bench, bench_store
 
 
 def results(values, key='m1', slowdown=''):
@@ -78,7 +78,7 @@ class _Settings:
 
 def test_bench_reads_the_measured_components_and_their_dependencies(monkeypatch):
     from doit.exceptions import InvalidDodoFile
-    from tasks.config import workspace
+    from tasks.core.config import workspace
     ws = workspace()
     leaf = next(n for n, c in ws.components.items() if c.deps)
     monkeypatch.setattr(bench, 'settings', lambda: _Settings(leaf))

@@ -11,12 +11,12 @@ from pathlib import Path
 import git
 import pytest
 
-from tasks.bump import BumpError, manifest_edits, parse_levels
-from tasks.changelog import DRAFT_MARK, Section, merge, render_changelog, sections, split, update_changelog
-from tasks.history import (DEFAULT_TAG_PATTERN, HistoryError, commits, component_history, head_date, last_releases,
-                           open_repo, tag_name, tag_version)
-from tasks.release_notes import notes_row, release_notes
-from tasks.workspace import load_workspace
+from tasks.release.bump import BumpError, manifest_edits, parse_levels
+from tasks.release.changelog import DRAFT_MARK, Section, merge, render_changelog, sections, split, update_changelog
+from tasks.release.history import (DEFAULT_TAG_PATTERN, HistoryError, commits, component_history, head_date,
+                                   last_releases, open_repo, tag_name, tag_version)
+from tasks.release.release_notes import notes_row, release_notes
+from tasks.core.workspace import load_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 PATTERN = DEFAULT_TAG_PATTERN
@@ -259,7 +259,7 @@ def test_bump_levels_and_manifest_edits_cascade_to_dependents(toy):
     assert '"embeddenator-io>=0.1.1,<0.2"' in edits['vsa'] and 'version = "0.1.1"' in edits['vsa']
 
 
-DODO = 'from tasks import DOIT_CONFIG  # noqa: F401\nfrom tasks.changelog import task_changelog  # noqa: F401\n'
+DODO = 'from tasks import DOIT_CONFIG  # noqa: F401\nfrom tasks.release.changelog import task_changelog  # noqa: F401\n'
 
 
 def doit(root):

@@ -1,7 +1,7 @@
 """Conventional-commit parsing and the pattern -> section table."""
 import pytest
 
-from tasks.commits import BREAKING, ORDER, OTHER, SECTIONS, Commit, group, parse_message, section
+from tasks.release.commits import BREAKING, ORDER, OTHER, SECTIONS, Commit, group, parse_message, section
 
 
 def commit(message: str, sha: str = 'a' * 40) -> Commit:

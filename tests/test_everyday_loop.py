@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 DODO = '''\
 from tasks import DOIT_CONFIG  # noqa: F401
-from tasks.build import task_build  # noqa: F401
-from tasks.test import task_integration, task_test  # noqa: F401
+from tasks.compile.build import task_build  # noqa: F401
+from tasks.test.test import task_integration, task_test  # noqa: F401
 '''
 CONFTEST = '''\
 import sys

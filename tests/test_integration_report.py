@@ -2,7 +2,7 @@ import json
 
 from pathlib import Path
 
-from tasks.integration_report import area_titles, read_cases, summarize, write_integration_report
+from tasks.test.integration_report import area_titles, read_cases, summarize, write_integration_report
 
 SUITE = Path(__file__).resolve().parent / 'integration'
 TITLES = {'test_vsa_retrieval': 'VSA to retrieval', 'test_retrieval_fs': 'retrieval to fs',

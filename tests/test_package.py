@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks import checklist
-from tasks.package import normalize_sdist
+from tasks.release import checklist
+from tasks.release.package import normalize_sdist
 from test_publish_support import IDENTITY_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,8 +169,8 @@ def toy_workspace(tmp_path_factory):
     (broken / 'src' / 'embeddenator' / 'beta' / '__init__.py').write_text('raise ImportError("broken on purpose")\n')
     (broken / 'pyproject.toml').write_text(TOY_PYPROJECT.replace('alpha', 'beta'))
     (root / 'dodo.py').write_text('from tasks import DOIT_CONFIG  # noqa: F401\n'
-                                  'from tasks.apidocs import task_apidocs  # noqa: F401\n'
-                                  'from tasks.package import task_package  # noqa: F401\n')
+                                  'from tasks.release.apidocs import task_apidocs  # noqa: F401\n'
+                                  'from tasks.release.package import task_package  # noqa: F401\n')
     (root / 'setup.cfg').write_text('[flake8]\nmax-line-length = 120\n')
     (root / '.gitignore').write_text('build/\ndist/\nreports/\n.doit.json*\n*.egg-info/\n__pycache__/\n')
     env = {**os.environ, **IDENTITY_ENV}

@@ -11,10 +11,10 @@ from pathlib import Path
 import git
 import pytest
 
-from tasks import registry as reg
-from tasks import tagging
-from tasks.release import PublishError, Steps, publish_release
-from tasks.verify import VerifyError
+from tasks.release import registry as reg
+from tasks.release import tagging
+from tasks.release.release import PublishError, Steps, publish_release
+from tasks.release.verify import VerifyError
 from test_publish_support import build_toy_dists, git_repo, toy_release
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,9 +125,9 @@ KILLED_RUN = '''
 import json, os, signal, sys
 from pathlib import Path
 sys.path[:0] = [{root!r}, {tests!r}]
-from tasks import registry as reg
-from tasks.release import Steps, publish_release
-from tasks.tagging import Identity
+from tasks.release import registry as reg
+from tasks.release.release import Steps, publish_release
+from tasks.release.tagging import Identity
 from test_publish_support import toy_release
 
 args = json.loads(sys.argv[1])

@@ -18,9 +18,9 @@ from pathlib import Path
 import git
 import pytest
 
-from tasks import registry as reg
-from tasks import verify
-from tasks.workspace import load_workspace
+from tasks.release import registry as reg
+from tasks.release import verify
+from tasks.core.workspace import load_workspace
 from test_publish_support import IDENTITY_ENV
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ import sys
 import git
 import pytest
 
-from tasks import preflight, tagging
+from tasks.release import preflight, tagging
 from test_publish_support import git_repo
 
 JUNIT = '<testsuites><testsuite tests="{t}" failures="{f}" errors="0" skipped="1"/></testsuites>'

@@ -41,7 +41,7 @@ def git_repo(folder: Path) -> Path:
 
 def toy_release(files: list[Path]):
     """The Release of the toy distributions (a component named `toy`, level 0, no siblings)."""
-    from tasks.registry import sha256_file
-    from tasks.release import Release
+    from tasks.release.registry import sha256_file
+    from tasks.release.release import Release
     return Release(name='toy', dist='embeddenator-toy', version='0.1.0', level=0, import_name='embeddenator_toy',
                    files=tuple(files), sha256={f.name: sha256_file(f) for f in files})

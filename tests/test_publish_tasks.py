@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks import config
-from tasks.publish import release_paths, task_publish
+from tasks.core import config
+from tasks.release.publish import release_paths, task_publish
 
 ROOT = Path(__file__).resolve().parents[1]
 

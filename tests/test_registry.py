@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks import registry as reg
-from tasks.config import Settings
+from tasks.release import registry as reg
+from tasks.core.config import Settings
 from test_publish_support import build_toy_dists
 
 TOKEN = 'pypi-SECRET-token-that-must-never-leak-0123456789'

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tasks.test_report import SummaryError, junit_counts, summarize, write_summary
+from tasks.test.test_report import SummaryError, junit_counts, summarize, write_summary
 
 PYTEST_XML = ('<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">'
               '<testsuite name="pytest" errors="{e}" failures="{f}" skipped="{s}" tests="{t}" time="{d}">'

@@ -2,9 +2,9 @@
 import pytest
 import tomlkit
 
-from tasks.commits import parse_message
-from tasks.versions import (VersionError, commit_level, compatible_range, effective_level, next_version,
-                            plan_bumps, update_manifest)
+from tasks.release.commits import parse_message
+from tasks.release.versions import (VersionError, commit_level, compatible_range, effective_level, next_version,
+                                    plan_bumps, update_manifest)
 
 
 def level(*messages):

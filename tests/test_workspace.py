@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.workspace import WorkspaceError, compute_levels, load_workspace, release_order
+from tasks.core.workspace import WorkspaceError, compute_levels, load_workspace, release_order
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@ One timing on these machines moves by 10-30%, so no metric here is a single time
 subject's time to a reference workload's time, measured in the same run, round by round, in an order shuffled each
 round (so a burst of load hits both sides alike); the metric is the median of the per-round ratios, and its 95%
 confidence interval comes from a bootstrap of that median. The gate only calls a wall-clock change critical when
-the whole interval lies above the critical line (see tasks.bench_gate), so noise widens the interval instead of
+the whole interval lies above the critical line (see tasks.bench.bench_gate), so noise widens the interval instead of
 failing the gate.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `bench` runs benchmarks/suite against the built kernels, writes reports/bench/results.json (metrics, machine
 fingerprint, commit), compares with the baseline stored for this machine's fingerprint, classifies every change
-(tasks.bench_gate), and writes reports/bench/gate.json (read by `publish`), report.md and chart.svg. A critical
+(tasks.bench.bench_gate), and writes reports/bench/gate.json (read by `publish`), report.md and chart.svg. A critical
 regression fails the task. A machine with no baseline, or a metric the baseline lacks, is recorded into the
 baseline file and the report says so; a stored value is only ever replaced by `doit bench_baseline`.
 
@@ -17,12 +17,13 @@ import sys
 from pathlib import Path
 
 
-from tasks import bench_gate, bench_report, bench_store, reporting
-from tasks.build import extension_targets
-from tasks.config import settings, workspace
-from tasks.fingerprint import fingerprint, fingerprint_key
-from tasks.test import source_files
-from tasks.uptodate import lazy_config_changed
+from tasks.bench import bench_gate, bench_report, bench_store
+from tasks.core import reporting
+from tasks.compile.build import extension_targets
+from tasks.core.config import settings, workspace
+from tasks.bench.fingerprint import fingerprint, fingerprint_key
+from tasks.test.test import source_files
+from tasks.core.uptodate import lazy_config_changed
 
 SLOWDOWN_ENV = 'EMBEDDENATOR_BENCH_SLOWDOWN'   # a test of the gate: see benchmarks/suite/cases.py
 ALL_GROUPS = 'vsa-ops,simd,hier-scale,hier-query,retrieval,scan'

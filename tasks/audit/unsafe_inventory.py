@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from tasks.source_lines import Line, split_c, split_cython
+from tasks.audit.source_lines import Line, split_c, split_cython
 
 SAFETY = re.compile(r'SAFETY:\s*\S')
 CYTHON_SUFFIXES = {'.pyx', '.pxd', '.pxi'}

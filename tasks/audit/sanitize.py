@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from tasks.build import compile_extension, directives
-from tasks.workspace import Component
+from tasks.compile.build import compile_extension, directives
+from tasks.core.workspace import Component
 
 SANITIZE_FLAGS = ('-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer',
                   '-g', '-O1')
@@ -85,7 +85,7 @@ def stage_isolated(root: Path, comp: Component, build_dir: Path, timeout: float 
     """`stage_component` in a child process: Cython caches each source's build settings per process (the
     first call's compiler flags stick to the file), so compiling here would leak the sanitizer flags into a
     later normal build run by the same doit process."""
-    cmd = [sys.executable, '-m', 'tasks.sanitize', str(root), comp.name, str(build_dir)]
+    cmd = [sys.executable, '-m', 'tasks.audit.sanitize', str(root), comp.name, str(build_dir)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         tail = '\n'.join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
@@ -139,8 +139,8 @@ def run_logged(cmd: list[str], env: dict, log: Path, timeout: float) -> int:
 
 
 def main(argv: Sequence[str]) -> int:
-    """`python -m tasks.sanitize <workspace root> <component> <build dir>`: the sanitizer build alone."""
-    from tasks.workspace import load_workspace
+    """`python -m tasks.audit.sanitize <workspace root> <component> <build dir>`: the sanitizer build alone."""
+    from tasks.core.workspace import load_workspace
     root, name, build_dir = argv
     comp = load_workspace(root).components[name]
     stage_component(Path(root), comp, Path(build_dir))

@@ -24,16 +24,16 @@ import zipfile
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
-from tasks.build import extension_targets
-from tasks.checklist import (Finding, check_baseline_isa, check_changelog, check_manifest, check_readme,
-                             check_sizes)
-from tasks.config import settings, workspace
-from tasks.preflight import defined_tasks
-from tasks.registry import sha256_file
-from tasks.reporting import write_report
-from tasks.tagging import last_change_time
-from tasks.uptodate import lazy_config_changed
-from tasks.workspace import Component
+from tasks.compile.build import extension_targets
+from tasks.release.checklist import (Finding, check_baseline_isa, check_changelog, check_manifest, check_readme,
+                                     check_sizes)
+from tasks.core.config import settings, workspace
+from tasks.release.preflight import defined_tasks
+from tasks.release.registry import sha256_file
+from tasks.core.reporting import write_report
+from tasks.release.tagging import last_change_time
+from tasks.core.uptodate import lazy_config_changed
+from tasks.core.workspace import Component
 
 SIZE_LIMIT = 10 * 1024 * 1024
 BUILD_TOOLS = ('build', 'setuptools', 'wheel', 'Cython')
@@ -197,8 +197,8 @@ def source_env() -> dict:
 
 def api_findings(root: Path, comp: Component) -> list[Finding]:
     """Docstrings and doctests, checked in a fresh interpreter against the workspace's editable install."""
-    proc = subprocess.run([sys.executable, '-m', 'tasks.apicheck', comp.import_name], cwd=root, env=source_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run([sys.executable, '-m', 'tasks.release.apicheck', comp.import_name], cwd=root,
+                          env=source_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ['no output'])[-1]
         return [Finding('public API imports', False, f'{comp.import_name}: {last}')]

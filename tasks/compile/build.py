@@ -18,8 +18,8 @@ from doit.exceptions import TaskFailed
 from doit.task import clean_targets
 from doit.tools import config_changed
 
-from tasks.config import settings, workspace
-from tasks.workspace import Component, Extension
+from tasks.core.config import settings, workspace
+from tasks.core.workspace import Component, Extension
 
 # What a Cython or C source names as its own inputs: `cimport a.b`, `from a cimport b`, `include "x.pxi"`,
 # `cdef extern from "x.h"`, and `#include "x.h"` (angle-bracket includes are system headers, not ours).

@@ -1,6 +1,6 @@
 """`bump`: move manifest versions forward and keep every dependent's sibling ranges consistent (tomlkit).
 
-Without parameters it applies what the commits since each component's last release call for (tasks/versions.py
+Without parameters it applies what the commits since each component's last release call for (tasks/release/versions.py
 says how); `doit bump --level vsa=patch` (repeatable, or comma-separated) bumps the named components instead,
 which with the cascade to dependents is the fix-forward path (`--level vsa:patch` or `--level=vsa=patch`: doit
 takes a bare `vsa=patch` argument for one of its own variables). Running it twice changes nothing the second time.
@@ -12,11 +12,11 @@ from __future__ import annotations
 import sys
 from typing import Iterable, Mapping
 
-from tasks.config import workspace
-from tasks.history import HistoryError, component_history, open_repo, tag_pattern
-from tasks.reporting import replace_file
-from tasks.versions import LEVELS, VersionError, commit_level, plan_bumps, update_manifest
-from tasks.workspace import Workspace
+from tasks.core.config import workspace
+from tasks.release.history import HistoryError, component_history, open_repo, tag_pattern
+from tasks.core.reporting import replace_file
+from tasks.release.versions import LEVELS, VersionError, commit_level, plan_bumps, update_manifest
+from tasks.core.workspace import Workspace
 
 
 class BumpError(Exception):

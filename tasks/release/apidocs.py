@@ -12,9 +12,9 @@ from pathlib import Path
 
 from doit.tools import config_changed
 
-from tasks.build import extension_targets
-from tasks.config import settings, workspace
-from tasks.package import importable, release_files, source_env
+from tasks.compile.build import extension_targets
+from tasks.core.config import settings, workspace
+from tasks.release.package import importable, release_files, source_env
 
 DOCFORMAT = 'markdown'
 

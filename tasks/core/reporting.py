@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-TEMPLATES = Path(__file__).resolve().parent.parent / 'templates'
+TEMPLATES = Path(__file__).resolve().parents[2] / 'templates'
 
 
 def render(template: str, context: dict) -> str:

@@ -5,9 +5,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from tasks import reporting
-from tasks.bench_gate import CRITICAL, MAJOR, Row
-from tasks.fingerprint import describe
+from tasks.core import reporting
+from tasks.bench.bench_gate import CRITICAL, MAJOR, Row
+from tasks.bench.fingerprint import describe
 
 TEMPLATE = 'bench-report.md.j2'
 CLASS_MARK = {'critical': '**critical**', 'major': '**major** (investigate)', 'minor': 'minor', 'faster': 'faster',

@@ -15,11 +15,11 @@ from typing import Iterable
 
 from doit.exceptions import TaskFailed
 
-from tasks.build import extension_targets
-from tasks.config import settings, workspace
-from tasks.integration_report import report_inputs, run_and_report
-from tasks.test_report import summary_task
-from tasks.workspace import Component, Workspace
+from tasks.compile.build import extension_targets
+from tasks.core.config import settings, workspace
+from tasks.test.integration_report import report_inputs, run_and_report
+from tasks.test.test_report import summary_task
+from tasks.core.workspace import Component, Workspace
 
 # Generated or irrelevant to a test run: never an input.
 _SKIP_DIRS = {'__pycache__', 'build', 'dist', '.pytest_cache', '.hypothesis', '.benchmarks'}

@@ -1,4 +1,4 @@
-"""`publish:<component>` in the graph's order and `publish` for all: preflight, then the steps of tasks.release.
+"""`publish:<component>` in the graph's order and `publish` for all: preflight, then the steps of tasks.release.release.
 
 `doit publish --dry-run` (a task parameter) does everything but upload and tag, installing from the built files
 instead; its logs and report go to reports/publishing/dry-run/. Each component's action re-renders the run's
@@ -15,16 +15,16 @@ from pathlib import Path
 
 from doit import task_params
 
-from tasks import preflight, tagging
-from tasks.config import settings, workspace
-from tasks.history import tag_pattern
-from tasks.package import distributions, report_path
-from tasks.registry import RegistryError, open_registry, remote_registry, served_files
-from tasks.release import (PublishError, Release, Steps, Verifier, dry_run_release, manifest_scripts,
-                           publish_release, stamp)
-from tasks.reporting import replace_file, write_report
-from tasks.tagging import TagError
-from tasks.verify import VerifyError
+from tasks.release import preflight, tagging
+from tasks.core.config import settings, workspace
+from tasks.release.history import tag_pattern
+from tasks.release.package import distributions, report_path
+from tasks.release.registry import RegistryError, open_registry, remote_registry, served_files
+from tasks.release.release import (PublishError, Release, Steps, Verifier, dry_run_release, manifest_scripts,
+                                   publish_release, stamp)
+from tasks.core.reporting import replace_file, write_report
+from tasks.release.tagging import TagError
+from tasks.release.verify import VerifyError
 
 #: One id per doit process: the records and the shared venv of this run.
 RUN_ID = f'{time.strftime("%Y%m%dT%H%M%S", time.gmtime())}-{os.getpid()}'

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from tasks import registry as reg
-from tasks import tagging, verify
-from tasks.history import DEFAULT_TAG_PATTERN, tag_name
-from tasks.registry import Registry
+from tasks.release import registry as reg
+from tasks.release import tagging, verify
+from tasks.release.history import DEFAULT_TAG_PATTERN, tag_name
+from tasks.release.registry import Registry
 
 
 class PublishError(Exception):

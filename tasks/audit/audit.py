@@ -19,18 +19,19 @@ from pathlib import Path
 from doit.task import clean_targets
 from doit.tools import config_changed
 
-from tasks import audit_checks
-from tasks.build import _remove_tree, extension_targets, scan_deps
-from tasks.config import settings, workspace
-from tasks.reporting import replace_file, render, write_report
-from tasks.test import component_files, source_files
-from tasks.workspace import Workspace
+from tasks.audit import audit_checks
+from tasks.compile.build import _remove_tree, extension_targets, scan_deps
+from tasks.core.config import settings, workspace
+from tasks.core.reporting import replace_file, render, write_report
+from tasks.test.test import component_files, source_files
+from tasks.core.workspace import Workspace
 
 HERE = Path(__file__).resolve().parent
 # The rules each check follows: a change to one re-runs only the checks that use it.
 RULES = [HERE / 'audit.py', HERE / 'audit_checks.py']
 CHECK_RULES = {'inventory': [HERE / 'unsafe_inventory.py', HERE / 'source_lines.py'],
-               'sanitizers': [HERE / 'sanitize.py', HERE / 'build.py'], 'memcheck': [HERE / 'memcheck.py'], 'fuzz': []}
+               'sanitizers': [HERE / 'sanitize.py', HERE.parent / 'compile' / 'build.py'],
+               'memcheck': [HERE / 'memcheck.py'], 'fuzz': []}
 TEMPLATES = ('audit.md.j2', 'security-posture.md.j2')
 CHECKS = ('inventory', 'sanitizers', 'memcheck', 'fuzz')
 DEFAULTS = {'audit_sanitizer_timeout': '420', 'audit_memcheck_timeout': '300', 'audit_fuzz_seconds': '20'}

@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from tasks.commits import Message, section
+from tasks.release.commits import Message, section
 
 LEVELS = ('major', 'minor', 'patch')
 # The changelog sections that call for a release, and which one (the strongest wins).

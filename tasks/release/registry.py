@@ -32,7 +32,7 @@ from typing import Iterable, Iterator, Mapping
 
 from packaging.utils import canonicalize_name
 
-from tasks.config import Settings
+from tasks.core.config import Settings
 
 LOCAL_USER = 'embeddenator'
 TOKEN_ENV = 'EMBEDDENATOR_INDEX_TOKEN'

@@ -1,7 +1,7 @@
 """`changelog:<component>` and `changelog:release-notes`: Keep a Changelog files from the git history.
 
 Which commits go where (one rule, the same for every component):
-- a tagged release (`embeddenator-<name>-v<version>`, see tasks/history.py) gets the commits after the previous
+- a tagged release (`embeddenator-<name>-v<version>`, see tasks/release/history.py) gets the commits after the previous
   release up to its tag, dated with the tag;
 - the commits after the last release (all of them before the first) go under the manifest's version when that
   version has no tag yet (the release being prepared: `## [0.2.0] - <date>`), and under `## [Unreleased]` when
@@ -22,15 +22,15 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
-from tasks.commits import Entry, entries, group
-from tasks.config import settings, workspace
-from tasks.history import (CHANGELOG, ComponentHistory, HistoryError, component_history, head_date, open_repo,
-                           repository_url, state, tag_name, tag_pattern)
-from tasks.release_notes import write_release_notes
-from tasks.reporting import TEMPLATES, render, replace_file
-from tasks.versions import VersionError, is_newer
-from tasks.uptodate import lazy_config_changed
-from tasks.workspace import Component, Workspace
+from tasks.release.commits import Entry, entries, group
+from tasks.core.config import settings, workspace
+from tasks.release.history import (CHANGELOG, ComponentHistory, HistoryError, component_history, head_date, open_repo,
+                                   repository_url, state, tag_name, tag_pattern)
+from tasks.release.release_notes import write_release_notes
+from tasks.core.reporting import TEMPLATES, render, replace_file
+from tasks.release.versions import VersionError, is_newer
+from tasks.core.uptodate import lazy_config_changed
+from tasks.core.workspace import Component, Workspace
 
 UNRELEASED = 'Unreleased'
 DRAFT_MARK = '<!-- draft:'

@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.workspace import Workspace, WorkspaceError, load_workspace
+from tasks.core.workspace import Workspace, WorkspaceError, load_workspace
 
 SECTION = 'embeddenator'
 

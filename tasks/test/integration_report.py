@@ -13,7 +13,7 @@ from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
-from tasks.reporting import write_gate_report
+from tasks.core.reporting import write_gate_report
 
 TEMPLATE = 'integration.md.j2'
 
@@ -93,7 +93,7 @@ def write_integration_report(suite: str, junit: str, markdown: str):
 
 def run_and_report(suite: str, junit: str, markdown: str):
     """Action: run the suite, then write the report whether it passed or not (a failing run is worth reading)."""
-    from tasks.test import run_pytest     # tasks.test wires this action in: import it late, not at module load
+    from tasks.test.test import run_pytest     # tasks.test.test wires this action in: import it late
     tests = run_pytest('integration', suite, junit)
     if not Path(junit).exists():
         return tests
@@ -105,4 +105,4 @@ def run_and_report(suite: str, junit: str, markdown: str):
 
 def report_inputs() -> list[str]:
     """What the report step reads besides the JUnit file: this module and its template."""
-    return [__file__, str(Path(__file__).resolve().parent.parent / 'templates' / TEMPLATE)]
+    return [__file__, str(Path(__file__).resolve().parents[2] / 'templates' / TEMPLATE)]

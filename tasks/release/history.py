@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from packaging.version import InvalidVersion, Version
 
-from tasks.commits import Commit, parse_message
-from tasks.config import settings
-from tasks.workspace import Component, Workspace
+from tasks.release.commits import Commit, parse_message
+from tasks.core.config import settings
+from tasks.core.workspace import Component, Workspace
 
 if TYPE_CHECKING:   # GitPython is imported where the history is read, not when doit loads the task graph
     import git

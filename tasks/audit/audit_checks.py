@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tasks import memcheck, sanitize
-from tasks.build import extension_target
-from tasks.test_report import SummaryError, junit_counts
-from tasks.unsafe_inventory import describe, findings, manifest_sites, scan_source
-from tasks.workspace import load_workspace
+from tasks.audit import memcheck, sanitize
+from tasks.compile.build import extension_target
+from tasks.test.test_report import SummaryError, junit_counts
+from tasks.audit.unsafe_inventory import describe, findings, manifest_sites, scan_source
+from tasks.core.workspace import load_workspace
 
 DOCS = {
     'inventory': 'unsafe sites in the kernels and their headers; each needs a SAFETY: comment',
@@ -23,7 +23,7 @@ DOCS = {
 WORKOUT = Path('audit') / 'kernel_workout.py'
 SUPPRESSIONS = Path('audit') / 'valgrind-python.supp'
 GUARD = 'sanitizer_guard'     # audit/sanitizer_guard.py, beside these rules (not in the audited workspace)
-GUARD_DIR = Path(__file__).resolve().parents[1] / 'audit'
+GUARD_DIR = Path(__file__).resolve().parents[2] / 'audit'
 # Debian packages of gcc 12's sanitizer runtimes.
 RUNTIME_PACKAGES = {'libasan': 'libasan8', 'libubsan': 'libubsan1'}
 
@@ -39,7 +39,7 @@ def _result(ok: bool, summary: str, **details) -> dict:
 # ------------------------------------------------------------------------------------------- inventory
 
 def check_inventory(root: str) -> dict:
-    from tasks.audit import kernel_sources
+    from tasks.audit.audit import kernel_sources
     root = Path(root)
     ws = load_workspace(root)
     inventories = [scan_source(p.read_text(encoding='utf-8'), _rel(p, root)) for p in kernel_sources(ws)]
@@ -182,7 +182,7 @@ def _last_json(text: str) -> dict | None:
 # ----------------------------------------------------------------------------------------------- fuzz
 
 def check_fuzz(root: str, build_dir: str, seconds: float) -> dict:
-    from tasks.audit import fuzz_modules
+    from tasks.audit.audit import fuzz_modules
     root, build = Path(root), Path(build_dir)
     modules = fuzz_modules(load_workspace(root))
     if not modules:

@@ -10,13 +10,13 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tasks.commits import BREAKING, Entry, entries
-from tasks.config import workspace
-from tasks.history import (ComponentHistory, HistoryError, component_history, head_date, open_repo, repository_url,
-                           tag_pattern)
-from tasks.reporting import write_report
-from tasks.versions import VersionError, commit_level, effective_level, is_newer, next_version
-from tasks.workspace import Component
+from tasks.release.commits import BREAKING, Entry, entries
+from tasks.core.config import workspace
+from tasks.release.history import (ComponentHistory, HistoryError, component_history, head_date, open_repo,
+                                   repository_url, tag_pattern)
+from tasks.core.reporting import write_report
+from tasks.release.versions import VersionError, commit_level, effective_level, is_newer, next_version
+from tasks.core.workspace import Component
 
 HIGHLIGHTS = (BREAKING, 'Added', 'Fixed', 'Performance', 'Security')
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from tasks import verify
-from tasks.config import settings, workspace
-from tasks.registry import RegistryError, open_registry, served_files
-from tasks.verify import VerifyError
+from tasks.release import verify
+from tasks.core.config import settings, workspace
+from tasks.release.registry import RegistryError, open_registry, served_files
+from tasks.release.verify import VerifyError
 
 TEST_TOOLS = ('pytest', 'hypothesis')   # what the integration suite imports besides the components
 

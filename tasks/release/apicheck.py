@@ -1,7 +1,8 @@
 """Public API checks run in a separate interpreter: every public function and class has a docstring, and the
 examples in those docstrings pass as doctests.
 
-`python -m tasks.apicheck embeddenator.vsa` prints one JSON object; a fresh process sees the extension just built.
+`python -m tasks.release.apicheck embeddenator.vsa` prints one JSON object; a fresh process sees the
+extension just built.
 """
 from __future__ import annotations
 

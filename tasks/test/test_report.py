@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from tasks.reporting import write_gate_report
+from tasks.core.reporting import write_gate_report
 
 TEMPLATE = 'test-summary.md.j2'
 
@@ -61,7 +61,7 @@ def write_summary(junits: Mapping[str, str], markdown: str):
 
 def summary_task(junits: Mapping[str, Path], markdown: Path) -> dict:
     """The `test:summary` subtask: reads every JUnit file, writes reports/tests/summary.md and .json."""
-    template = Path(__file__).resolve().parent.parent / 'templates' / TEMPLATE
+    template = Path(__file__).resolve().parents[2] / 'templates' / TEMPLATE
     return {
         'name': 'summary',
         'doc': f'passed/failed/skipped and duration per suite -> {markdown.name} and {markdown.stem}.json',
