@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from embeddenator.cli import __version__, commands
 from embeddenator.cli.output import emit
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('sources', nargs='+', metavar='SRC', help='files or folders to ingest')
     p.add_argument('-o', '--output', required=True, metavar='ENGRAM', help='engram file to write (atomically)')
     p.add_argument('--workers', type=int, default=None, metavar='N', help='worker processes (default: CPUs, max 4)')
+    p.add_argument('--skip-special', action='store_true', help='leave out fifos, devices and sockets')
     p.set_defaults(run=commands.ingest)
 
     p = sub.add_parser('extract', parents=[common], help='recreate the tree held by an engram',
@@ -48,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                    'never followed)')
     p.add_argument('-p', '--same-permissions', action='store_true',
                    help='restore modes whole even when not root (no umask; setuid/setgid kept), as tar -p')
+    p.add_argument('--no-same-owner', dest='same_owner', action='store_false', default=None,
+                   help='do not restore owners (as tar; the default when not root)')
     p.set_defaults(run=commands.extract)
 
     p = sub.add_parser('query', parents=[common], help='find the stored files and chunks most like a file',
@@ -89,12 +93,33 @@ def classify(err: BaseException) -> int | None:
     return None
 
 
+def _run_warning(args, show: bool) -> tuple[dict, list[str]]:
+    """Run the command; each FsWarning (a socket skipped, a device not made) is one line on stderr as it comes,
+    and the list of them is in the JSON result."""
+    from embeddenator.fs import FsWarning
+    said: list[str] = []
+
+    def show_warning(message, category, *rest, **kw):
+        if not issubclass(category, FsWarning):
+            return previous(message, category, *rest, **kw)
+        said.append(str(message))
+        print(f'embeddenator {args.command}: warning: {message}', file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter('always', FsWarning)
+        previous, warnings.showwarning = warnings.showwarning, show_warning
+        result, lines = args.run(args, show)
+    if said:
+        result = {**result, 'warnings': said}
+    return result, lines
+
+
 def main(argv=None) -> int:
     """Run one command (`argv` defaults to sys.argv[1:]) and return its exit code; see the module docstring."""
     args = build_parser().parse_args(argv)
     show = not args.json
     try:
-        result, lines = args.run(args, show)
+        result, lines = _run_warning(args, show)
     except KeyboardInterrupt:
         print('embeddenator: interrupted', file=sys.stderr)
         return 130

@@ -31,7 +31,8 @@ def ingest(args, show: bool) -> tuple[dict, list[str]]:
     bar = Progress('ingest', show)
     start = time.perf_counter()
     try:
-        engram = fs.ingest_to(args.sources, args.output, workers=args.workers, progress=bar)
+        engram = fs.ingest_to(args.sources, args.output, workers=args.workers, progress=bar,
+                              skip_special=args.skip_special)
     finally:
         bar.close()
     seconds = time.perf_counter() - start
@@ -53,7 +54,7 @@ def extract(args, show: bool) -> tuple[dict, list[str]]:
     start = time.perf_counter()
     try:
         written = fs.extract(engram, args.output, force=args.force, progress=bar,
-                             same_permissions=args.same_permissions)
+                             same_permissions=args.same_permissions, same_owner=args.same_owner)
     finally:
         bar.close()
     seconds = time.perf_counter() - start

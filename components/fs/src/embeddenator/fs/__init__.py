@@ -9,11 +9,12 @@ from importlib.metadata import PackageNotFoundError, version as _version
 
 from embeddenator.fs.codec import CODEC_VERSION, ChunkCodec
 from embeddenator.fs.engram import SCHEMA, Engram, load, save
-from embeddenator.fs.errors import FsError, IntegrityError
+from embeddenator.fs.errors import FsError, FsWarning, IntegrityError
 from embeddenator.fs.extract import extract, read_file
 from embeddenator.fs.hierarchy import MAX_NNZ, Sparse, prefix_shift
 from embeddenator.fs.ingest import ingest, ingest_entries, ingest_to
-from embeddenator.fs.manifest import Entry, scan
+from embeddenator.fs.manifest import Entry
+from embeddenator.fs.walk import scan
 from embeddenator.fs.query import Hit, query
 
 try:
@@ -21,6 +22,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = '0+unknown'
 
-__all__ = ['CODEC_VERSION', 'ChunkCodec', 'Engram', 'Entry', 'FsError', 'Hit', 'IntegrityError', 'MAX_NNZ', 'SCHEMA',
-           'Sparse', 'extract', 'ingest', 'ingest_entries', 'ingest_to', 'load', 'prefix_shift', 'query', 'read_file',
-           'save', 'scan', '__version__']
+__all__ = ['CODEC_VERSION', 'ChunkCodec', 'Engram', 'Entry', 'FsError', 'FsWarning', 'Hit', 'IntegrityError',
+           'MAX_NNZ', 'SCHEMA', 'Sparse', 'extract', 'ingest', 'ingest_entries', 'ingest_to', 'load', 'prefix_shift',
+           'query', 'read_file', 'save', 'scan', '__version__']

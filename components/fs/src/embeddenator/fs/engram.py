@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embeddenator.fs.codec import ChunkCodec
-from embeddenator.fs.corrections import KINDS, Correction
+from embeddenator.fs.corrections import KINDS as FIX_KINDS, Correction
 from embeddenator.fs.errors import FsError
 from embeddenator.fs.hierarchy import Sparse
-from embeddenator.fs.manifest import Entry, decode_path, encode_path
+from embeddenator.fs.manifest import KINDS, SPECIAL, Entry, decode_path, encode_path
 
-SCHEMA = 'embeddenator-fs/engram/v1'
+SCHEMA = 'embeddenator-fs/engram/v2'
+READABLE = ('embeddenator-fs/engram/v1', SCHEMA)    # v2 added owners, hard links, fifos, devices, sparse extents, root
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Engram:
     file_vectors: list[Sparse]            # one per file entry, in entry order (thinned bundles of chunks)
     hierarchy: dict[bytes, Sparse]        # directory prefix -> sub-engram; b'' is the root
     stats: dict = field(default_factory=dict)
+    root_entry: Entry | None = None       # the source folder's own mode, owner and mtime (a lone folder source)
 
     @property
     def root(self) -> Sparse:
@@ -42,11 +44,12 @@ class Engram:
         return [e for e in self.entries if e.kind == 'file']
 
     def summary(self) -> dict:
-        """Counts for display (files, dirs, symlinks, bytes, chunks, unique chunks, corrections, sub-engrams,
-        root nnz) merged with the ingest stats."""
-        kinds = {k: sum(e.kind == k for e in self.entries) for k in ('file', 'dir', 'symlink')}
+        """Counts for display (files, dirs, symlinks, hard links, fifos and devices, bytes, chunks, unique chunks,
+        corrections, sub-engrams, root nnz) merged with the ingest stats."""
+        kinds = {k: sum(e.kind == k for e in self.entries) for k in KINDS}
         return {'codec': self.codec.describe(), 'files': kinds['file'], 'dirs': kinds['dir'],
-                'symlinks': kinds['symlink'], 'bytes': sum(e.size for e in self.files),
+                'symlinks': kinds['symlink'], 'hardlinks': kinds['hardlink'],
+                'special': sum(kinds[k] for k in SPECIAL), 'bytes': sum(e.size for e in self.files),
                 'chunks': int(self.chunk_ids.size), 'unique_chunks': int(len(self.codebook)),
                 'corrections': len(self.corrections), 'sub_engrams': len(self.hierarchy),
                 'root_nnz': self.root.nnz, **self.stats}
@@ -73,13 +76,15 @@ def to_arrays(engram: Engram) -> tuple[dict[str, np.ndarray], dict]:
     fix_offsets[1:] = np.cumsum([len(b) for b in blobs])
     manifest = {'entries': [e.to_json() for e in engram.entries],
                 'prefixes': [encode_path(p) for p in engram.hierarchy]}
+    if engram.root_entry is not None:
+        manifest['root'] = {k: v for k, v in engram.root_entry.to_json().items() if k not in ('path', 'kind')}
     arrays = {
         'manifest': np.frombuffer(json.dumps(manifest, separators=(',', ':')).encode(), dtype=np.uint8),
         'chunk_ids': engram.chunk_ids.astype('<i8'),
         'codebook': engram.codebook.astype('<u8', copy=False),
         'digests': engram.digests.astype(np.uint8, copy=False),
         'fix_rows': np.asarray(order, dtype='<i8'),
-        'fix_kinds': np.asarray([KINDS.index(engram.corrections[i].kind) for i in order], dtype=np.uint8),
+        'fix_kinds': np.asarray([FIX_KINDS.index(engram.corrections[i].kind) for i in order], dtype=np.uint8),
         'fix_offsets': fix_offsets,
         'fix_payload': np.frombuffer(b''.join(blobs), dtype=np.uint8),
     }
@@ -95,11 +100,13 @@ def from_arrays(arrays: dict, meta: dict) -> Engram:
     entries = [Entry.from_json(item) for item in manifest['entries']]
     payload = bytes(arrays['fix_payload'])
     offsets = arrays['fix_offsets']
-    corrections = {int(row): Correction(KINDS[kind], payload[offsets[i]:offsets[i + 1]])
+    corrections = {int(row): Correction(FIX_KINDS[kind], payload[offsets[i]:offsets[i + 1]])
                    for i, (row, kind) in enumerate(zip(arrays['fix_rows'], arrays['fix_kinds']))}
     prefixes = [decode_path(p) for p in manifest['prefixes']]
+    root = Entry.from_json(manifest['root'], root=True) if 'root' in manifest else None
     return Engram(codec, entries, arrays['chunk_ids'], arrays['codebook'], arrays['digests'], corrections,
-                  _unflatten(arrays, 'files'), dict(zip(prefixes, _unflatten(arrays, 'tree'))), meta.get('stats', {}))
+                  _unflatten(arrays, 'files'), dict(zip(prefixes, _unflatten(arrays, 'tree'))), meta.get('stats', {}),
+                  root)
 
 
 def save(engram: Engram, path) -> None:
@@ -113,12 +120,24 @@ def save(engram: Engram, path) -> None:
                       'and is writable') from None
 
 
+def _check_schema(env) -> None:
+    """FormatError unless the file is an engram this version reads; a newer one says to upgrade."""
+    from embeddenator.io import FormatError
+    from embeddenator.io.header import HEADER_SIZE
+    schema = env.meta.get('schema')
+    if schema in READABLE:
+        return
+    if isinstance(schema, str) and schema.startswith(SCHEMA[:-1]):
+        raise FormatError(env.path, HEADER_SIZE, f'schema is {schema!r}, written by a newer embeddenator-fs (this '
+                          f'one reads {", ".join(READABLE)}); upgrade embeddenator-fs')
+    raise FormatError(env.path, HEADER_SIZE, f'schema is {schema!r}, expected {SCHEMA!r}: not an engram')
+
+
 def load(path) -> Engram:
     """Read and verify an engram; io's FormatError for a damaged file, FsError for a missing one."""
     from embeddenator.io import FormatError, read_envelope
     from embeddenator.io.arrays import unpack_arrays
     from embeddenator.io.header import Kind
-    from embeddenator.io.payload import check_schema
     from embeddenator.fs.stale import is_partial
     if is_partial(path):
         raise FsError(f'{os.fspath(path)}: an unfinished engram write (a .partial file), not an engram; the next '
@@ -129,7 +148,7 @@ def load(path) -> Engram:
         raise FsError(f'{os.fspath(path)}: no such engram; check the path') from None
     except OSError as err:
         raise FsError(f'{os.fspath(path)}: cannot read the engram ({err.strerror})') from None
-    check_schema(env, SCHEMA)
+    _check_schema(env)
     try:
         return from_arrays(unpack_arrays(env), env.meta)
     except (KeyError, TypeError, ValueError, UnicodeDecodeError, FsError) as err:

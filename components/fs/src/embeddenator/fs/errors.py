@@ -7,3 +7,7 @@ class FsError(Exception):
 
 class IntegrityError(FsError):
     """Stored data that does not verify (a chunk or file hash mismatch): the engram is damaged."""
+
+
+class FsWarning(UserWarning):
+    """Something left out on purpose that the user should hear about (a socket, a device when not root)."""

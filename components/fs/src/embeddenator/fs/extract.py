@@ -34,30 +34,48 @@ WRITERS = 4                     # threads writing files during extraction
 
 
 def file_blocks(engram: Engram, entry: Entry, block: int = BLOCK_CHUNKS):
-    """The bytes of one file, in blocks of at most `block` chunks, corrections applied and checked."""
+    """(offset, bytes) of one file's data, in blocks of at most `block` chunks, corrections applied and checked.
+
+    A dense file is one run of data from offset 0; a sparse file yields only its runs of data (holes are left to
+    the caller: never written, they stay holes).
+    """
     codec, size = engram.codec, engram.codec.chunk_size
-    ids = np.asarray(engram.chunk_ids[entry.first: entry.first + entry.count])
-    for start in range(0, ids.size, block):
-        part = ids[start: start + block]
-        decoded = codec.decode(np.asarray(engram.codebook[part]))
-        length = min(part.size * size, entry.size - start * size)
-        out = decoded.reshape(-1)[:length]
-        for k in np.flatnonzero(np.isin(part, list(engram.corrections))) if engram.corrections else ():
-            lo, hi = k * size, min((k + 1) * size, length)
-            fixed = apply_correction(out[lo:hi], engram.corrections[int(part[k])])
-            if fixed.size != hi - lo or digest(fixed.tobytes()) != bytes(engram.digests[part[k]]):
-                raise IntegrityError(f'{os.fsdecode(entry.path)}: chunk {start + k} does not match its digest '
-                                     'after correction; the engram is damaged')
-            out[lo:hi] = fixed
-        yield out
+    runs = entry.data_extents()
+    if sum(codec.chunk_count(n) for _, n in runs) != entry.count:
+        raise IntegrityError(f'{os.fsdecode(entry.path)}: {entry.count} chunks stored for {entry.size} bytes of '
+                             'data; the engram is damaged')
+    first = entry.first
+    for offset, length in runs:
+        ids = np.asarray(engram.chunk_ids[first: first + codec.chunk_count(length)])
+        for start in range(0, ids.size, block):
+            part = ids[start: start + block]
+            decoded = codec.decode(np.asarray(engram.codebook[part]))
+            out = decoded.reshape(-1)[:min(part.size * size, length - start * size)]
+            if engram.corrections:
+                _correct(engram, entry, part, out, first - entry.first + start)
+            yield offset + start * size, out
+        first += ids.size
+
+
+def _correct(engram: Engram, entry: Entry, part: np.ndarray, out: np.ndarray, chunk0: int) -> None:
+    size = engram.codec.chunk_size
+    for k in np.flatnonzero(np.isin(part, list(engram.corrections))):
+        lo, hi = k * size, min((k + 1) * size, out.size)
+        fixed = apply_correction(out[lo:hi], engram.corrections[int(part[k])])
+        if fixed.size != hi - lo or digest(fixed.tobytes()) != bytes(engram.digests[part[k]]):
+            raise IntegrityError(f'{os.fsdecode(entry.path)}: chunk {chunk0 + k} does not match its digest '
+                                 'after correction; the engram is damaged')
+        out[lo:hi] = fixed
 
 
 def read_file(engram: Engram, entry: Entry) -> bytes:
-    """One file's content, verified."""
-    data = b''.join(b.tobytes() for b in file_blocks(engram, entry))
+    """One file's content (holes read as zeros), verified."""
+    data = bytearray(entry.size)
+    for offset, block in file_blocks(engram, entry):
+        data[offset: offset + block.size] = block.tobytes()
     if hashlib.sha256(data).hexdigest() != entry.sha256:
         raise IntegrityError(f'{os.fsdecode(entry.path)}: SHA-256 mismatch after decoding; the engram is damaged')
-    return data
+    return bytes(data)
 
 
 def _write_files(stage: Stage, engram: Engram, files: list[Entry], threads: int,
@@ -101,18 +119,19 @@ def _open_root(root: bytes) -> tuple[int, bool]:
 
 
 def extract(engram: Engram, out_dir, force: bool = False, progress: Callable[[int, int], None] | None = None,
-            threads: int = WRITERS, same_permissions: bool = False) -> int:
+            threads: int = WRITERS, same_permissions: bool = False, same_owner: bool | None = None) -> int:
     """Recreate the tree under `out_dir` (created if missing); returns the number of bytes written.
 
     Without `force`, anything already in the output where the engram puts something else refuses the whole
     extraction before a byte is written; with `force` it is replaced (a symlink in the way is removed, never
     followed). Modes follow GNU tar: whole as root, else under the umask without setuid/setgid unless
-    `same_permissions`.
+    `same_permissions`; owners are restored when root unless `same_owner=False` (tar's --no-same-owner). Devices
+    are made only as root (elsewhere skipped with an `FsWarning`), as tar does.
     """
     root = os.fsencode(out_dir)
     ordered = check_entries(engram.entries)
     files = [e for e in ordered if e.kind == 'file']
-    meta = Metadata.for_this_process(same_permissions)
+    meta = Metadata.for_this_process(same_permissions, same_owner)
     staging = None
     ok = False
     with obs.timer('fs_extract_seconds', 'time to extract a tree'):
@@ -129,11 +148,14 @@ def extract(engram: Engram, out_dir, force: bool = False, progress: Callable[[in
             try:
                 stage.make_dirs_and_links(ordered)
                 done = _write_files(stage, engram, files, threads, progress)
+                stage.make_hard_links(ordered)
                 with interrupts_held():
-                    commit(ordered, stage.fd, root_fd, force, root)
+                    commit([e for e in ordered if e.path not in stage.skipped], stage.fd, root_fd, force, root)
                     remove_staging(root_fd, staging)
                     staging = None
                     set_dir_metadata(root_fd, [e for e in ordered if e.kind == 'dir'], meta)
+                    if engram.root_entry is not None:
+                        meta.apply(root_fd, engram.root_entry)
             finally:
                 os.close(stage.fd)
             ok = True

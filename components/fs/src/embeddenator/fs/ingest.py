@@ -18,9 +18,10 @@ from embeddenator import obs
 from embeddenator.fs.codec import ChunkCodec
 from embeddenator.fs.engram import Engram, save
 from embeddenator.fs.hierarchy import MAX_NNZ, build, thin
-from embeddenator.fs.manifest import Entry, scan
+from embeddenator.fs.manifest import Entry
 from embeddenator.fs.pool import run_units
 from embeddenator.fs.stale import clear_partials
+from embeddenator.fs.walk import scan
 from embeddenator.fs.worker import Piece, PieceResult, encode_batch, file_sha256
 
 BATCH_BYTES = 1 << 20          # one unit of pool work: amortises a round trip, and its arrays stay in cache
@@ -29,23 +30,28 @@ Progress = Callable[[int, int], None]
 
 
 def plan(entries: list[Entry], codec: ChunkCodec, batch_bytes: int | None = None) -> list[list[Piece]]:
-    """Group files into units of pool work; a large file is cut into chunk-aligned slices of its own."""
+    """Group files into units of pool work; a large run of data is cut into chunk-aligned slices of its own.
+
+    A dense file is one run; a sparse file is one piece per run of data (its holes are never read or encoded).
+    """
     batch_bytes = batch_bytes or BATCH_BYTES
     step = max(codec.chunk_size, batch_bytes // codec.chunk_size * codec.chunk_size)
     units: list[list[Piece]] = []
     current: list[Piece] = []
     size = 0
     for i, e in enumerate(entries):
-        if e.kind != 'file' or e.size == 0:
+        if e.kind != 'file':
             continue
-        if e.size > step:
-            units += [[Piece(i, e.source, off, min(step, e.size - off), False)] for off in range(0, e.size, step)]
-            continue
-        current.append(Piece(i, e.source, 0, e.size, True))
-        size += e.size
-        if size >= batch_bytes:
-            units.append(current)
-            current, size = [], 0
+        for start, length in e.data_extents():
+            if length > step:
+                units += [[Piece(i, e.source, off, min(step, start + length - off), False)]
+                          for off in range(start, start + length, step)]
+                continue
+            current.append(Piece(i, e.source, start, length, e.extents is None))
+            size += length
+            if size >= batch_bytes:
+                units.append(current)
+                current, size = [], 0
     return units + ([current] if current else [])
 
 
@@ -83,7 +89,11 @@ def _dedupe(rows: np.ndarray, digests: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec,
              max_nnz: int = MAX_NNZ) -> Engram:
-    """Build the engram from every piece's result (deterministic: depends only on the entries and the bytes)."""
+    """Build the engram from every piece's result (deterministic: depends only on the entries and the bytes).
+
+    An entry with path b'' (a lone source folder's own metadata) becomes the engram's `root_entry`.
+    """
+    root_entry = next((e for e in entries if e.path == b''), None)
     results = sorted(results, key=lambda r: (r.entry, r.offset))
     by_entry: dict[int, list[PieceResult]] = {}
     for r in results:
@@ -104,7 +114,7 @@ def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec
         if len(parts) == 1 and parts[0].sha256 is not None:
             e.sha256, vec = parts[0].sha256, parts[0].vector
         else:
-            e.sha256 = file_sha256(e.source) if parts else hashlib.sha256(b'').hexdigest()
+            e.sha256 = file_sha256(e.source, e.size, e.extents) if e.size else hashlib.sha256(b'').hexdigest()
             vec = thin(sum((r.vector for r in parts), np.zeros(codec.dim, np.int32)), max_nnz)
         vectors.append(vec)
     chunk_ids, codebook, unique_digests = _dedupe(rows, digests)
@@ -114,7 +124,9 @@ def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec
                  codec.dim, max_nnz)
     stats = {'bytes': sum(e.size for e in files), 'recovered_bytes': sum(r.recovered for r in results),
              'correction_bytes': sum(len(f.payload) for f in corrections.values()), 'max_nnz': max_nnz}
-    return Engram(codec, entries, chunk_ids, codebook, unique_digests, corrections, vectors, tree, stats)
+    entries = [e for e in entries if e is not root_entry]
+    return Engram(codec, entries, chunk_ids, codebook, unique_digests, corrections, vectors, tree, stats,
+                  root_entry)
 
 
 def ingest_entries(entries: list[Entry], codec: ChunkCodec | None = None, workers: int | None = None,
@@ -130,7 +142,7 @@ def ingest_entries(entries: list[Entry], codec: ChunkCodec | None = None, worker
     return engram
 
 
-def ingest(sources, **options) -> Engram:
+def ingest(sources, skip_special: bool = False, **options) -> Engram:
     """Encode the trees and files in `sources` into an engram (in memory); options as for `ingest_entries`.
 
     >>> import tempfile
@@ -143,10 +155,10 @@ def ingest(sources, **options) -> Engram:
     >>> [e.path for e in engram.files], fs.read_file(engram, engram.files[0])
     ([b'a.txt'], b'hello engram')
     """
-    return ingest_entries(scan(sources), **options)
+    return ingest_entries(scan(sources, skip_special=skip_special), **options)
 
 
-def ingest_to(sources, target, **options) -> Engram:
+def ingest_to(sources, target, skip_special: bool = False, **options) -> Engram:
     """Ingest, then write the engram atomically to `target` (untouched if anything fails).
 
     A previous engram at `target` inside the sources is not ingested into the new one; partial engrams that a
@@ -168,6 +180,6 @@ def ingest_to(sources, target, **options) -> Engram:
     (780, True, 2, 1)
     """
     clear_partials(target)
-    engram = ingest_entries(scan(sources, exclude=[target]), **options)
+    engram = ingest_entries(scan(sources, exclude=[target], skip_special=skip_special), **options)
     save(engram, target)
     return engram

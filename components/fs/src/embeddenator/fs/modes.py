@@ -6,8 +6,9 @@ stored bits as they are (tar's `--same-permissions`). The sticky bit is kept eit
 """
 from __future__ import annotations
 
-import os
 import stat
+
+from embeddenator.io.atomic import current_umask   # noqa: F401 - re-exported: extraction reads it here
 
 ALL_BITS = 0o7777
 
@@ -24,17 +25,3 @@ def restored_mode(mode: int, euid: int, umask: int, same_permissions: bool) -> i
     if euid == 0 or same_permissions:
         return mode & ALL_BITS
     return mode & ALL_BITS & ~umask & ~(stat.S_ISUID | stat.S_ISGID)
-
-
-def current_umask() -> int:
-    """This process's umask, read without changing it where the OS allows (Linux: /proc), else set and reset."""
-    try:
-        with open('/proc/self/status', 'rb') as fh:
-            for line in fh:
-                if line.startswith(b'Umask:'):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    old = os.umask(0o022)
-    os.umask(old)
-    return old

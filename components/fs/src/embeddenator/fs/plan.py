@@ -21,7 +21,8 @@ def tree_order(entries: list[Entry]) -> list[Entry]:
 
 
 def check_entries(entries: list[Entry]) -> list[Entry]:
-    """The entries in tree order; IntegrityError for a path that repeats or lies under a stored symlink or file."""
+    """The entries in tree order; IntegrityError for a path that repeats, lies under a stored symlink or file, or
+    a hard link whose target is not a stored file."""
     ordered = tree_order(entries)
     kinds: dict[bytes, str] = {}
     for entry in ordered:
@@ -36,6 +37,10 @@ def check_entries(entries: list[Entry]) -> list[Entry]:
                 raise IntegrityError(f'{os.fsdecode(entry.path)}: lies under a stored {kinds[above]}, not a folder; '
                                      'the engram is damaged')
         kinds[entry.path] = entry.kind
+    for entry in ordered:
+        if entry.kind == 'hardlink' and kinds.get(entry.target) != 'file':
+            raise IntegrityError(f'{os.fsdecode(entry.path)}: a hard link to {os.fsdecode(entry.target)!r}, which is '
+                                 'not a stored file; the engram is damaged')
     return ordered
 
 

@@ -77,17 +77,17 @@ def rank_chunks(engram: Engram, rows: np.ndarray, k: int) -> list[Hit]:
         best[row] = max(score, best.get(row, score))
     top = sorted(best.items(), key=lambda rs: (-rs[1], rs[0]))[:k]
     where = _first_use(engram, [r for r, _ in top])
-    return [Hit(os.fsdecode(where[r][0]), s, where[r][1], where[r][1] * engram.codec.chunk_size) for r, s in top]
+    return [Hit(os.fsdecode(where[r][0]), s, where[r][1], where[r][2]) for r, s in top]
 
 
-def _first_use(engram: Engram, rows: list[int]) -> dict[int, tuple[bytes, int]]:
-    """For codebook rows, the first (file path, chunk index) that uses each."""
+def _first_use(engram: Engram, rows: list[int]) -> dict[int, tuple[bytes, int, int]]:
+    """For codebook rows, the first (file path, chunk index, byte offset) that uses each."""
     table = np.asarray(engram.chunk_ids)
     out = {}
     for row in rows:
         g = int(np.flatnonzero(table == row)[0])
         entry = next(e for e in engram.files if e.first <= g < e.first + e.count)
-        out[row] = (entry.path, g - entry.first)
+        out[row] = (entry.path, g - entry.first, entry.chunk_offset(g - entry.first, engram.codec.chunk_size))
     return out
 
 

@@ -20,7 +20,7 @@ from embeddenator.fs.hierarchy import Sparse, thin
 class Piece:
     entry: int          # index of the file in the manifest
     source: str         # absolute path to read
-    offset: int         # byte offset, a multiple of the chunk size
+    offset: int         # byte offset in the file (a run of data starts on a chunk boundary)
     length: int         # bytes to read
     whole: bool         # the piece is the whole file: hash it and thin its vector here
 
@@ -87,13 +87,40 @@ def encode_batch(codec: ChunkCodec, max_nnz: int, pieces: list[Piece]) -> list[P
     return out
 
 
-def file_sha256(path: str, block: int = 1 << 20) -> str:
-    """SHA-256 of a file read in blocks (large files are hashed apart from their pieces)."""
+def file_sha256(path: str, size: int | None = None, extents: list[tuple[int, int]] | None = None,
+                block: int = 1 << 20) -> str:
+    """SHA-256 of a file read in blocks (large files are hashed apart from their pieces).
+
+    With `extents` (a sparse file's runs of data) only those runs are read; the holes between them, and after
+    the last one up to `size`, are hashed as the zeros they read as.
+    """
     h = hashlib.sha256()
     try:
         with open(path, 'rb') as fh:
-            while chunk := fh.read(block):
-                h.update(chunk)
+            if extents is None:
+                while chunk := fh.read(block):
+                    h.update(chunk)
+                return h.hexdigest()
+            pos = 0
+            for offset, length in extents:
+                hash_zeros(h, offset - pos)
+                fh.seek(offset)
+                for done in range(0, length, block):
+                    h.update(fh.read(min(block, length - done)))
+                pos = offset + length
+            hash_zeros(h, size - pos)
     except OSError as err:
         raise FsError(f'{path}: cannot read ({err.strerror})') from None
     return h.hexdigest()
+
+
+_ZEROS = bytes(1 << 20)
+
+
+def hash_zeros(h, count: int) -> None:
+    """Feed `count` zero bytes to the hash `h` (what a hole reads as), without allocating them."""
+    view = memoryview(_ZEROS)
+    while count > 0:
+        n = min(count, len(_ZEROS))
+        h.update(view[:n])
+        count -= n

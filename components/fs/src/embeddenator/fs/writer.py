@@ -11,14 +11,17 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import stat
 import threading
+import warnings
 from dataclasses import dataclass
 from typing import Iterable
 
 from embeddenator.fs.dirfd import FILE_FLAGS, ParentCache, open_dir, split
-from embeddenator.fs.errors import IntegrityError
-from embeddenator.fs.manifest import Entry
+from embeddenator.fs.errors import FsWarning, IntegrityError
+from embeddenator.fs.manifest import SPECIAL, Entry
 from embeddenator.fs.modes import current_umask, restored_mode
+from embeddenator.fs.worker import hash_zeros
 
 STAGING_PREFIX = b'.embeddenator-extract.'
 
@@ -29,17 +32,39 @@ class Stopped(Exception):
 
 @dataclass(frozen=True)
 class Metadata:
-    """How modes are restored: GNU tar's rule for this process (see `modes`)."""
+    """How modes and owners are restored: GNU tar's rules for this process (see `modes`)."""
     euid: int
     umask: int
     same_permissions: bool = False
+    same_owner: bool = False
 
     @classmethod
-    def for_this_process(cls, same_permissions: bool = False) -> 'Metadata':
-        return cls(os.geteuid(), current_umask(), same_permissions)
+    def for_this_process(cls, same_permissions: bool = False, same_owner: bool | None = None) -> 'Metadata':
+        euid = os.geteuid()
+        return cls(euid, current_umask(), same_permissions, euid == 0 if same_owner is None else same_owner)
 
     def mode(self, entry: Entry) -> int:
         return restored_mode(entry.mode, self.euid, self.umask, self.same_permissions)
+
+    def owns(self, entry: Entry) -> bool:
+        """Whether to give `entry` its stored owner (as root, and when the engram has one)."""
+        return self.same_owner and entry.uid is not None
+
+    def apply(self, fd: int, entry: Entry) -> None:
+        """Owner, then mode (chown clears setuid), then mtime, through an open descriptor."""
+        if self.owns(entry):
+            os.fchown(fd, entry.uid, entry.gid)
+        os.fchmod(fd, self.mode(entry))
+        os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
+
+    def apply_at(self, dir_fd: int, name: bytes, entry: Entry) -> None:
+        """The same for an entry that cannot be opened (a symlink, a fifo, a device) this run just made in its
+        private staging folder: owner and mtime never follow a link; symlinks have no mode of their own."""
+        if self.owns(entry):
+            os.chown(name, entry.uid, entry.gid, dir_fd=dir_fd, follow_symlinks=False)
+        if entry.kind != 'symlink':
+            os.chmod(name, self.mode(entry), dir_fd=dir_fd)      # made here by mkfifo/mknod: not a link
+        os.utime(name, ns=(entry.mtime_ns, entry.mtime_ns), dir_fd=dir_fd, follow_symlinks=False)
 
 
 def make_staging(root_fd: int, taken: set[bytes]) -> bytes:
@@ -59,24 +84,52 @@ class Stage:
 
     def __init__(self, fd: int, meta: Metadata):
         self.fd, self.meta, self.stop = fd, meta, threading.Event()
+        self.skipped: set[bytes] = set()
 
     def make_dirs_and_links(self, ordered: list[Entry]) -> None:
-        """Folders (0700 until their metadata is set, last) and symlinks, in tree order."""
+        """Folders (0700 until their metadata is set, last), symlinks, fifos and devices, in tree order."""
         parents = ParentCache(self.fd)
         try:
             for entry in ordered:
                 parent, name = split(entry.path)
                 if entry.kind == 'dir':
                     os.mkdir(name, 0o700, dir_fd=parents.get(parent))
-                elif entry.kind == 'symlink':
-                    pfd = parents.get(parent)
-                    os.symlink(entry.target, name, dir_fd=pfd)
-                    os.utime(name, ns=(entry.mtime_ns, entry.mtime_ns), dir_fd=pfd, follow_symlinks=False)
+                elif entry.kind in ('symlink', *SPECIAL):
+                    self._make_node(parents.get(parent), name, entry)
         finally:
             parents.close()
 
+    def _make_node(self, pfd: int, name: bytes, entry: Entry) -> None:
+        if entry.kind == 'symlink':
+            os.symlink(entry.target, name, dir_fd=pfd)
+        elif entry.kind == 'fifo':
+            os.mkfifo(name, 0o600, dir_fd=pfd)
+        elif self.meta.euid != 0:
+            warnings.warn(f'{os.fsdecode(entry.path)}: a device, skipped (only root can make devices)', FsWarning,
+                          stacklevel=3)
+            self.skipped.add(entry.path)
+            return
+        else:
+            kind = stat.S_IFCHR if entry.kind == 'chardev' else stat.S_IFBLK
+            os.mknod(name, 0o600 | kind, os.makedev(*entry.rdev), dir_fd=pfd)
+        self.meta.apply_at(pfd, name, entry)
+
+    def make_hard_links(self, ordered: list[Entry]) -> None:
+        """Second names of files already written (their inode carries the metadata)."""
+        for entry in ordered:
+            if entry.kind != 'hardlink':
+                continue
+            (parent, name), (tparent, tname) = split(entry.path), split(entry.target)
+            pfd, tfd = open_dir(self.fd, parent), open_dir(self.fd, tparent)
+            try:
+                os.link(tname, name, src_dir_fd=tfd, dst_dir_fd=pfd, follow_symlinks=False)
+            finally:
+                os.close(pfd)
+                os.close(tfd)
+
     def write_file(self, entry: Entry, blocks: Iterable) -> None:
-        """Create the file, stream its blocks, check its SHA-256, then set mode and mtime through its descriptor."""
+        """Create the file, write its runs of data (holes stay holes), check its SHA-256, then set owner, mode and
+        mtime through its descriptor."""
         parent, name = split(entry.path)
         pfd = open_dir(self.fd, parent)
         try:
@@ -84,33 +137,37 @@ class Stage:
         finally:
             os.close(pfd)
         try:
-            digest = hashlib.sha256()
-            for block in blocks:
+            digest, pos = hashlib.sha256(), 0
+            for offset, block in blocks:
                 if self.stop.is_set():
                     raise Stopped(entry.path)
+                hash_zeros(digest, offset - pos)
                 digest.update(block)
-                _write_all(fd, block)
+                _write_all(fd, block, offset)
+                pos = offset + block.size
+            if pos < entry.size:
+                hash_zeros(digest, entry.size - pos)
+                os.ftruncate(fd, entry.size)
             if digest.hexdigest() != entry.sha256:
                 raise IntegrityError(f'{os.fsdecode(entry.path)}: SHA-256 mismatch after decoding; the engram is '
                                      'damaged')
-            os.fchmod(fd, self.meta.mode(entry))
-            os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
+            self.meta.apply(fd, entry)
         finally:
             os.close(fd)
 
 
-def _write_all(fd: int, block) -> None:
+def _write_all(fd: int, block, offset: int) -> None:
     view = memoryview(block).cast('B')
     while view:
-        view = view[os.write(fd, view):]
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
 
 
 def set_dir_metadata(root_fd: int, dirs: list[Entry], meta: Metadata) -> None:
-    """Mode and mtime of each folder, deepest first (writing into a folder changes its mtime)."""
+    """Owner, mode and mtime of each folder, deepest first (writing into a folder changes its mtime)."""
     for entry in sorted(dirs, key=lambda e: -e.path.count(b'/')):
         fd = open_dir(root_fd, entry.path)
         try:
-            os.fchmod(fd, meta.mode(entry))
-            os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
+            meta.apply(fd, entry)
         finally:
             os.close(fd)

@@ -24,6 +24,20 @@ def partial_owner(name: str, target: str | None = None) -> int | None:
     return int(head[1])
 
 
+def current_umask() -> int:
+    """This process's umask, read without changing it where the OS allows (Linux: /proc), else set and reset."""
+    try:
+        with open('/proc/self/status', 'rb') as fh:
+            for line in fh:
+                if line.startswith(b'Umask:'):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this pid exists (one owned by another user counts as alive)."""
     try:
@@ -55,6 +69,7 @@ def atomic_write(path: str | os.PathLike, chunks: Iterable[bytes | memoryview]) 
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.{os.getpid()}.', suffix=PARTIAL_SUFFIX, dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())     # what open() would give; mkstemp's 0600 is for secrets
         with os.fdopen(fd, 'wb') as out:
             for chunk in chunks:
                 out.write(chunk)
