@@ -16,13 +16,46 @@ from embeddenator.cli.output import emit
 OK, USER_ERROR, DATA_ERROR = 0, 1, 2
 
 
+MAX_WORKERS = 256
+MAX_K = 1_000_000
+
+
+class ArgumentsError(Exception):
+    """Bad command-line arguments: `main` prints one line (and the JSON error with --json) and returns 1."""
+
+    def __init__(self, prog: str, message: str):
+        super().__init__(f'{prog}: error: {message} (see {prog} --help)')
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with the documented exit code for bad arguments (1, not argparse's 2, which means bad data)."""
 
     def error(self, message):
-        """Print the usage and the message to stderr, then exit with USER_ERROR."""
-        self.print_usage(sys.stderr)
-        self.exit(USER_ERROR, f'{self.prog}: error: {message}\n')
+        """Raise ArgumentsError: `main` reports it in one line, as JSON too when asked, and returns USER_ERROR."""
+        raise ArgumentsError(self.prog, message)
+
+
+def bounded(low: int, high: int):
+    """An argparse `type` for an integer in [low, high]; anything else is one clear line, never OverflowError.
+
+    >>> from embeddenator.cli.__main__ import bounded
+    >>> bounded(1, 256)('4')
+    4
+    >>> bounded(1, 256)('0')
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: must be between 1 and 256, got 0
+    """
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'must be a whole number between {low} and {high}, got {text!r}') \
+                from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f'must be between {low} and {high}, got {text}')
+        return value
+    parse.__name__ = 'integer'
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description='Encode SRC (a folder: its contents; several: each under its name) into ENGRAM.')
     p.add_argument('sources', nargs='+', metavar='SRC', help='files or folders to ingest')
     p.add_argument('-o', '--output', required=True, metavar='ENGRAM', help='engram file to write (atomically)')
-    p.add_argument('--workers', type=int, default=None, metavar='N', help='worker processes (default: CPUs, max 4)')
+    p.add_argument('--workers', type=bounded(1, MAX_WORKERS), default=None, metavar='N',
+                   help=f'worker processes, 1 to {MAX_WORKERS} (default: CPUs, max 4)')
     p.add_argument('--skip-special', action='store_true', help='leave out fifos, devices and sockets')
     p.set_defaults(run=commands.ingest)
 
@@ -58,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description='Rank stored files and chunks by similarity to QUERY_FILE.')
     p.add_argument('engram', metavar='ENGRAM')
     p.add_argument('query', metavar='QUERY_FILE')
-    p.add_argument('-k', type=int, default=5, metavar='N', help='results of each kind (default 5)')
+    p.add_argument('-k', type=bounded(1, MAX_K), default=5, metavar='N',
+                   help=f'results of each kind, 1 to {MAX_K:,} (default 5)')
     p.set_defaults(run=commands.query)
 
     p = sub.add_parser('info', parents=[common], help='what an engram holds',
@@ -76,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description='Ingest SRC into a temporary engram, extract it again, and report MB/s, '
                                    'storage overhead and verification; nothing is kept.')
     p.add_argument('sources', nargs='+', metavar='SRC', help='files or folders to measure')
-    p.add_argument('--workers', type=int, default=None, metavar='N', help='worker processes (default: CPUs, max 4)')
+    p.add_argument('--workers', type=bounded(1, MAX_WORKERS), default=None, metavar='N',
+                   help=f'worker processes, 1 to {MAX_WORKERS} (default: CPUs, max 4)')
     p.set_defaults(run=commands.bench)
     return parser
 
@@ -116,7 +152,14 @@ def _run_warning(args, show: bool) -> tuple[dict, list[str]]:
 
 def main(argv=None) -> int:
     """Run one command (`argv` defaults to sys.argv[1:]) and return its exit code; see the module docstring."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except ArgumentsError as err:
+        print(err, file=sys.stderr)
+        if '--json' in argv:
+            emit({'error': str(err), 'kind': 'user'}, True, [])
+        return USER_ERROR
     show = not args.json
     try:
         result, lines = _run_warning(args, show)
