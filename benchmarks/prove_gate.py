@@ -205,7 +205,7 @@ def main(argv=None) -> int:
     args = parse(argv)
     os.chdir(ROOT)
     out, groups = bench.paths(), args.groups.split(',')
-    from benchmarks.suite import callgrind
+    from tasks.bench.suite import callgrind
     if callgrind.available():
         callgrind.build_marker(out['marker'])
     if args.phase:
@@ -241,7 +241,7 @@ def main(argv=None) -> int:
 
 
 def _main() -> int:
-    from benchmarks.suite.callgrind import CallgrindError
+    from tasks.bench.suite.callgrind import CallgrindError
     try:
         return main()
     except (CallgrindError, ProofError, bench_store.BaselineError) as err:

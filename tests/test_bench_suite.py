@@ -4,9 +4,9 @@ import time
 import numpy as np
 import pytest
 
-from benchmarks.suite import callgrind, numpy_ref
-from benchmarks.suite.cases import Case, extra_calls, slowdowns
-from benchmarks.suite.timing import interleaved, median_ci
+from tasks.bench.suite import callgrind, numpy_ref
+from tasks.bench.suite.cases import Case, extra_calls, slowdowns
+from tasks.bench.suite.timing import interleaved, median_ci
 
 
 def test_median_ci_is_tight_for_steady_samples_and_wide_for_scattered_ones():

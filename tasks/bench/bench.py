@@ -1,12 +1,12 @@
 """`bench` and `bench_baseline`: the benchmark suite, its stored per-machine baselines, and the regression gate.
 
-`bench` runs benchmarks/suite against the built kernels, writes reports/bench/results.json (metrics, machine
+`bench` runs tasks/bench/suite against the built kernels, writes reports/bench/results.json (metrics, machine
 fingerprint, commit), compares with the baseline stored for this machine's fingerprint, classifies every change
 (tasks.bench.bench_gate), and writes reports/bench/gate.json (read by `publish`), report.md and chart.svg. A critical
 regression fails the task. A machine with no baseline, or a metric the baseline lacks, is recorded into the
 baseline file and the report says so; a stored value is only ever replaced by `doit bench_baseline`.
 
-How the numbers are made reproducible on a shared machine is in benchmarks/suite/run.py (METHOD) and the report.
+How the numbers are made reproducible on a shared machine is in tasks/bench/suite/run.py (METHOD) and the report.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from tasks.bench.fingerprint import fingerprint, fingerprint_key
 from tasks.test.test import source_files
 from tasks.core.uptodate import lazy_config_changed
 
-SLOWDOWN_ENV = 'EMBEDDENATOR_BENCH_SLOWDOWN'   # a test of the gate: see benchmarks/suite/cases.py
+SLOWDOWN_ENV = 'EMBEDDENATOR_BENCH_SLOWDOWN'   # a test of the gate: see tasks/bench/suite/cases.py
 ALL_GROUPS = 'vsa-ops,simd,hier-scale,hier-query,retrieval,scan'
 
 
@@ -53,8 +53,8 @@ def commit_of(root: Path) -> tuple[str, bool]:
 
 def measure(root: Path, chosen: list[str], marker: Path) -> dict:
     """Run the suite; the results with fingerprint, commit and injected slowdowns."""
-    from benchmarks.suite import callgrind
-    from benchmarks.suite.run import run_groups
+    from tasks.bench.suite import callgrind
+    from tasks.bench.suite.run import run_groups
     if callgrind.available():
         callgrind.build_marker(marker)
     fp = fingerprint()
@@ -92,7 +92,7 @@ def write_reports(results: dict, verdict: dict, rows: list, base: dict | None, o
 
 def run_bench(root: str, chosen: list[str]):
     """The `bench` action: measure, gate, report; fails (False) on a critical regression or a broken setup."""
-    from benchmarks.suite.callgrind import CallgrindError
+    from tasks.bench.suite.callgrind import CallgrindError
     out = paths()
     try:
         results = measure(Path(root), chosen, out['marker'])
@@ -142,7 +142,7 @@ def measured_components(ws) -> list:
 
 
 def suite_files(root: Path) -> list[Path]:
-    return [p for p in source_files([root / 'benchmarks' / 'suite']) if p.suffix in ('.py', '.c')]
+    return [p for p in source_files([Path(__file__).resolve().parent / 'suite']) if p.suffix in ('.py', '.c')]
 
 
 def _bench_config() -> dict:

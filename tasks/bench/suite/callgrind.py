@@ -86,17 +86,17 @@ def worker_env(simd: str, extra: dict | None = None) -> dict:
 def count(marker: Path, args: list[str], simd: str, env_extra: dict | None = None, timeout: int = 240) -> dict:
     """Run the counted worker under callgrind with SIMD path `simd`; {case id: (instructions per call, label)}.
 
-    The worker (benchmarks.suite.counted) writes id -> calls and label; callgrind's dumps give id -> instructions.
+    The worker (tasks.bench.suite.counted) writes id -> calls and label; callgrind's dumps give id -> instructions.
     """
     with tempfile.TemporaryDirectory(prefix='cg-') as tmp:
         tmp = Path(tmp)
         calls_file = tmp / 'calls.json'
         cmd = ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--dump-line=no', '--dump-instr=no',
-               f'--callgrind-out-file={tmp / "cg.out"}', sys.executable, '-m', 'benchmarks.suite.counted',
+               f'--callgrind-out-file={tmp / "cg.out"}', sys.executable, '-m', 'tasks.bench.suite.counted',
                '--marker', str(marker), '--out', str(calls_file), *args]
         env = worker_env(simd, env_extra)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
-                              cwd=HERE.parents[1])
+                              cwd=HERE.parents[2])
         if proc.returncode or not calls_file.exists():
             tail = '\n'.join(proc.stderr.strip().splitlines()[-15:])
             raise CallgrindError(f'counted benchmarks failed under valgrind (SIMD path {simd}):\n{tail}')

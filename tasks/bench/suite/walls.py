@@ -1,6 +1,6 @@
 """The wall-clock groups: hierarchical scale and query, retrieval, the codebook scan, and the AVX-512 path.
 
-Every metric is a time ratio against a reference measured in the same run (benchmarks.suite.timing): the numpy
+Every metric is a time ratio against a reference measured in the same run (tasks.bench.suite.timing): the numpy
 equivalent of the same work on the same data, the memory-bandwidth probe, or the AVX2 path.
 """
 from __future__ import annotations
@@ -9,9 +9,9 @@ from functools import partial
 
 import numpy as np
 
-from benchmarks.suite import numpy_ref
-from benchmarks.suite.cases import extra_calls, simd_cases
-from benchmarks.suite.timing import Timing, interleaved, repeat
+from tasks.bench.suite import numpy_ref
+from tasks.bench.suite.cases import extra_calls, simd_cases
+from tasks.bench.suite.timing import Timing, interleaved, repeat
 
 FANOUT = 100           # children per node of the hierarchy
 POOL = 10_000          # distinct random items; larger scales reuse them (bundling cost does not depend on which)

@@ -1,6 +1,6 @@
 """The worker that runs inside callgrind: each case's calls between two region markers.
 
-    valgrind --tool=callgrind --instr-atstart=no ... python -m benchmarks.suite.counted --marker M --out F
+    valgrind --tool=callgrind --instr-atstart=no ... python -m tasks.bench.suite.counted --marker M --out F
 
 It writes {case id: {calls, label}} to F; callgrind's dumps, one per region, hold the instruction counts.
 """
@@ -12,7 +12,7 @@ import gc
 import json
 from pathlib import Path
 
-from benchmarks.suite.cases import extra_calls, kernel_cases, slowdowns
+from tasks.bench.suite.cases import extra_calls, kernel_cases, slowdowns
 
 
 def measure(cases, marker, injected: dict[str, float]) -> dict[str, int]:

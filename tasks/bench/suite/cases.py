@@ -1,7 +1,7 @@
 """The kernel microbenchmarks: one `Case` per (operation, representation) and per SIMD path.
 
 A case is a call with its arguments prepared beforehand, so what is measured is the call alone. The same cases are
-counted under callgrind (benchmarks.suite.counted) and, for the AVX-512 path valgrind cannot run, timed.
+counted under callgrind (tasks.bench.suite.counted) and, for the AVX-512 path valgrind cannot run, timed.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Run the benchmark groups and return their metrics; what the numbers mean is in METHOD.
 
-    python -m benchmarks.suite.run [--groups vsa-ops,simd] [--out results.json]
+    python -m tasks.bench.suite.run [--groups vsa-ops,simd] [--out results.json]
 
 is the same suite outside doit (the `bench` task adds the fingerprint, the commit, the baseline and the gate).
 """
@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from benchmarks.suite import callgrind, walls
-from benchmarks.suite.cases import kernel_cases, slowdowns
-from benchmarks.suite.timing import interleaved, repeat
+from tasks.bench.suite import callgrind, walls
+from tasks.bench.suite.cases import kernel_cases, slowdowns
+from tasks.bench.suite.timing import interleaved, repeat
 
 GROUPS = {
     'vsa-ops': 'VSA operations (bundle, bind, permute on sparse, packed and block-sparse vectors)',
