@@ -9,7 +9,7 @@ import pytest
 from tasks.audit.audit import CHECKS, combine, fuzz_modules, kernel_sources, kernel_tests, write_audit
 from tasks.audit.audit_checks import check_fuzz, check_inventory, check_sanitizers, memcheck_env
 from tasks.audit.memcheck import memcheck_verdict, outside_summary, parse_memcheck_xml
-from tasks.audit.sanitize import report_locations
+from tasks.audit.sanitize import report_locations, sanitizer_reports
 from tasks.core.workspace import load_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,6 +153,17 @@ def test_sanitizer_report_locations_name_project_sources():
     assert report_locations(report) == ['/t/pyx/k.pyx:6']
 
 
+def test_reports_written_into_a_run_log_are_found_from_their_first_line(tmp_path):
+    (tmp_path / 'pytest-vsa.log').write_text(
+        '....                [ 10%]\n'
+        "........pyx/sparse.h:105:43: runtime error: index 32767 out of bounds for type 'int8_t [32767]'\n"
+        '    #0 0x7f in krn_sparse_dot pyx/sparse.h:105\n')
+    (tmp_path / 'pytest-fs.log').write_text('.... [100%]\n4 passed\n')
+    [report] = sanitizer_reports(tmp_path)
+    assert report.startswith("pyx/sparse.h:105:43: runtime error: index 32767")
+    assert report_locations(report) == ['pyx/sparse.h:105']
+
+
 OOB_MANIFEST = '''[project]
 name = "embeddenator-oob"
 version = "0.1.0"
@@ -180,8 +191,21 @@ def fill(double[::1] a):
 '''
 
 
+STACK_KERNEL = '''
+def fill(double[::1] a):
+    """Copies `a` into a 4-element stack array: one past its end for 5 elements (UBSan's bounds check)."""
+    cdef double t[4]
+    cdef Py_ssize_t i
+    for i in range(a.shape[0]):
+        t[i] = a[i]
+    return t[0]
+'''
+
+
 @pytest.mark.slow
-def test_out_of_bounds_write_is_caught_by_the_sanitizer_build(tmp_path):
+@pytest.mark.parametrize('kernel, report, line', [(OOB_KERNEL, 'heap-buffer-overflow', 7),
+                                                  (STACK_KERNEL, "out of bounds for type 'double [4]'", 6)])
+def test_out_of_bounds_write_is_caught_by_the_sanitizer_build(tmp_path, kernel, report, line):
     comp = tmp_path / 'components' / 'oob'
     (comp / 'src' / 'embeddenator' / 'oob').mkdir(parents=True)
     (comp / 'tests').mkdir()
@@ -190,10 +214,10 @@ def test_out_of_bounds_write_is_caught_by_the_sanitizer_build(tmp_path):
     (comp / 'src' / 'embeddenator' / 'oob' / '__init__.py').write_text('from embeddenator.oob._kernels import fill\n')
     (comp / 'tests' / 'test_fill.py').write_text(
         'import numpy as np\nfrom embeddenator.oob import fill\n\n\ndef test_fill():\n    fill(np.zeros(5))\n')
-    (tmp_path / 'pyx' / 'oob.pyx').write_text(textwrap.dedent(OOB_KERNEL).lstrip())
+    (tmp_path / 'pyx' / 'oob.pyx').write_text(textwrap.dedent(kernel).lstrip())
     result = check_sanitizers(str(tmp_path), str(tmp_path / 'build'), [], 120)
     assert result['verdict'] == 'fail', result['summary']
     assert result['imported'] and '/build/oob/stage/' in result['imported'][0]
-    assert any('heap-buffer-overflow' in r for r in result['reports'])
-    assert any(loc.endswith('oob.pyx:7') for loc in result['locations']), result['locations']
-    assert 'oob.pyx:7' in result['summary']
+    assert any(report in r for r in result['reports']), result['reports']
+    assert any(loc.endswith(f'oob.pyx:{line}') for loc in result['locations']), result['locations']
+    assert f'oob.pyx:{line}' in result['summary']

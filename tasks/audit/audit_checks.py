@@ -83,8 +83,10 @@ def check_sanitizers(root: str, build_dir: str, suite: list[str], timeout: float
     runs = []
     for name, tests in groups.items():
         log, junit = logs / f'pytest-{name}.log', logs / f'junit-{name}.xml'
+        # --capture=sys leaves file descriptor 2 on the log: a UBSan report goes there and the run stops, and
+        # pytest's descriptor capture would drop it with the unfinished test's output.
         status = sanitize.run_logged([sys.executable, '-m', 'pytest', *tests, '-q', '-p', 'no:cacheprovider',
-                                      '-p', GUARD, f'--junitxml={junit}'], env, log, timeout)
+                                      '--capture=sys', '-p', GUARD, f'--junitxml={junit}'], env, log, timeout)
         runs.append({'what': f'{name} tests', 'status': status, 'log': _rel(log, root), 'junit': str(junit)})
     if (root / WORKOUT).is_file():
         status = sanitize.run_logged([sys.executable, str(root / WORKOUT)], env, logs / 'workout.log', timeout)

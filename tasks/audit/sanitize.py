@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,8 @@ ASAN_OPTIONS = 'detect_leaks=0:halt_on_error=1:abort_on_error=0:exitcode=86'
 UBSAN_OPTIONS = 'halt_on_error=1:print_stacktrace=1'
 # What a sanitizer writes at the top of a report.
 REPORT_MARKERS = ('ERROR: AddressSanitizer', 'runtime error:', 'ERROR: UndefinedBehaviorSanitizer')
+# pytest's progress characters, which precede a report written in the middle of a line of them
+_PROGRESS = re.compile(r'^[.sxXFE]+(?=[^./\s])')
 GUARD_ENV = 'EMBEDDENATOR_AUDIT_STAGE'
 RECORD_ENV = 'EMBEDDENATOR_AUDIT_IMPORTED'
 SANITIZER_VARIABLES = ('LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', GUARD_ENV, RECORD_ENV)
@@ -107,18 +110,21 @@ def sanitizer_env(staged: Sequence[Staged], runtime: Path, logs: Path, extra_pat
 
 
 def sanitizer_reports(logs: Path, limit: int = 40) -> list[str]:
-    """The reports the sanitizers wrote under `logs`, each cut to its first `limit` lines."""
+    """The reports the sanitizers wrote under `logs`, each cut to its first `limit` lines: ASan's own log files,
+    and the runs' logs from the first report line on (UBSan writes to stderr whatever its log_path says)."""
     out = []
-    for log in sorted(logs.glob('*san.*')):
-        text = log.read_text(encoding='utf-8', errors='replace')
-        if any(marker in text for marker in REPORT_MARKERS):
-            out.append('\n'.join(text.strip().splitlines()[:limit]))
+    for log in sorted(logs.glob('*san.*')) + sorted(logs.glob('*.log')):
+        lines = log.read_text(encoding='utf-8', errors='replace').strip().splitlines()
+        first = next((i for i, line in enumerate(lines) if any(m in line for m in REPORT_MARKERS)), None)
+        if first is not None:
+            report = lines[0 if log.suffix != '.log' else first:][:limit]
+            report[0] = _PROGRESS.sub('', report[0])
+            out.append('\n'.join(report))
     return out
 
 
 def report_locations(report: str, roots: Iterable[str] = ('.pyx', '.pxd', '.pxi', '.h', '.c')) -> list[str]:
     """`file:line` of the report's stack frames in project sources (Cython line directives name the .pyx)."""
-    import re
     found = []
     for path, line in re.findall(r'(\S+?):(\d+)(?::\d+)?', report):
         if path.endswith(tuple(roots)) and '/usr/' not in path and f'{path}:{line}' not in found:
