@@ -234,3 +234,93 @@ cdef class PackedMatrix:
             for q in prange(nq, num_threads=nt, schedule='static'):
                 krn_select_topk(&sc[q * n], n, kk, &oi[q * kk], &os_[q * kk])
         return ids, out
+
+    def dot_rows(self, queries, rows):
+        """Exact dot products of each query with its own rows: `rows` is an integer array of shape
+        (len(queries), c) of row numbers, the result an int64 array of the same shape (re-ranking candidates
+        without copying them). Queries are a PackedMatrix or a sequence of vectors.
+
+        >>> import numpy as np
+        >>> from embeddenator import vsa
+        >>> book = vsa.PackedMatrix.from_dense(np.array([[1, 0, -1], [1, 1, 0], [0, 0, 1]], np.int8))
+        >>> book.dot_rows([vsa.SparseVec(3, [0, 1], [])], [[2, 1, 1]]).tolist()
+        [[0, 2, 2]]
+        """
+        if isinstance(queries, PackedMatrix):
+            qm = <PackedMatrix>queries
+            if qm.dim != self.dim:
+                _dim_mismatch(self.dim, qm.dim)
+            grid = qm.words.reshape(qm.n, qm.stride)
+            qwords, nq = self._prepared(qm.n, grid[:, :self.nw], grid[:, self.half:self.half + self.nw]), qm.n
+        else:
+            qs = list(queries)
+            qwords, nq = self._prepare(qs), len(qs)
+        r = np.asarray(rows)
+        if r.ndim != 2 or r.shape[0] != nq or (r.size and not np.issubdtype(r.dtype, np.integer)):
+            raise ValueError(f'rows must be an integer array of shape ({nq}, c), got {r.dtype} of shape {r.shape}')
+        r = np.ascontiguousarray(r, dtype=np.int64)
+        if r.size and (r.min() < 0 or r.max() >= self.n):
+            raise ValueError(f'rows must be row numbers in [0, {self.n})')
+        out = np.zeros(r.shape, np.int64)
+        cdef Py_ssize_t c = r.shape[1], q, j
+        if out.size == 0:
+            return out
+        cdef const int64_t[::1] rr = r.reshape(-1)
+        cdef int64_t[::1] oo = out.reshape(-1)
+        # SAFETY: qb points into qwords (nq prepared rows of `stride` words built by _prepared, referenced by this
+        # frame); base is this matrix's buffer pointer (n rows, class invariant).
+        cdef const uint64_t *qb = _u64_ptr(qwords)
+        cdef const uint64_t *base = self.base
+        cdef int path = _path
+        cdef size_t stride = self.stride, nw = self.nw
+        cdef int nt = min(_scan_threads(<size_t>r.size * stride), nq)
+        # SAFETY: every rr value is a row number in [0, n) (checked above), so base + rr * stride starts a row of
+        # `stride` words inside the buffer; the scan of that one row (r0 = 0, r1 = n = 1: no prefetch) against one
+        # prepared query writes the single score slot &oo[q * c + j], which belongs to this iteration only.
+        with nogil:
+            for q in prange(nq, num_threads=nt, schedule='static'):
+                for j in range(c):
+                    krn_scan(path, base + rr[q * c + j] * <Py_ssize_t>stride, stride, nw, 0, 1,
+                             qb + q * <Py_ssize_t>stride, 1, &oo[q * c + j], 1)
+        return out
+
+    def weighted_sum(self, weights):
+        """The dense sum of the rows weighted by `weights` (integers, one per row, their magnitudes summing below
+        2^31): an int64 array of `dim` values, sum_i weights[i] * row_i (a resonator's superposition).
+
+        >>> import numpy as np
+        >>> from embeddenator import vsa
+        >>> book = vsa.PackedMatrix.from_dense(np.array([[1, 0, -1], [1, 1, 0], [0, 0, 1]], np.int8))
+        >>> book.weighted_sum([2, -1, 5]).tolist()
+        [1, -1, 3]
+        """
+        w = np.asarray(weights)
+        if w.shape != (self.n,) or (w.size and not np.issubdtype(w.dtype, np.integer)):
+            raise ValueError(f'weights must be {self.n} integers, got {w.dtype} of shape {w.shape}')
+        if self.n == 0:
+            return np.zeros(self.dim, np.int64)
+        if np.abs(w.astype(np.int64)).sum() >= (1 << 31):
+            raise ValueError('weights must sum below 2^31 in magnitude (32-bit sums)')
+        w = np.ascontiguousarray(w, dtype=np.int32)
+        acc = np.zeros(self.nw * 64, np.int32)
+        cdef const int32_t[::1] ww = w
+        cdef int32_t[::1] aa = acc
+        # SAFETY: this matrix's buffer pointer: n rows of `stride` words (class invariant), n > 0 here.
+        cdef const uint64_t *base = self.base
+        cdef Py_ssize_t i, j, b, n = self.n, nw = self.nw, half = self.half, stride = self.stride
+        cdef uint64_t p, m
+        cdef int32_t wi
+        # SAFETY: base holds n rows of `stride` words (class invariant) whose planes are nw <= half words at
+        # offsets i * stride and i * stride + half; ww holds n weights; aa holds nw * 64 sums, one per bit
+        # position, none of which can overflow (the weights' magnitudes sum below 2^31, checked above).
+        with nogil:
+            for i in range(n):
+                wi = ww[i]
+                if wi == 0:
+                    continue
+                for j in range(nw):
+                    p = base[i * stride + j]
+                    m = base[i * stride + half + j]
+                    for b in range(64):
+                        aa[j * 64 + b] += wi * <int32_t>((p >> b) & 1) - wi * <int32_t>((m >> b) & 1)
+        return acc[:self.dim].astype(np.int64)
