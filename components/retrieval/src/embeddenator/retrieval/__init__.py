@@ -1,14 +1,16 @@
-"""Exact top-k retrieval over codebooks of ternary hypervectors.
+"""Top-k retrieval (exact, or approximate in two stages) over codebooks of ternary hypervectors.
 
     from embeddenator import vsa
     from embeddenator.retrieval import Index
 
     index = Index.from_vectors([vsa.random(seed=i) for i in range(1000)])
     ids, scores = index.query(vsa.random(seed=3), k=5)      # exact dot products; ties: smaller id first
+    ids, scores = index.query(vsa.random(seed=3), k=5, strategy='approx')   # reads a fraction; may miss a row
     index.save('codebook.idx'); index = Index.load('codebook.idx')
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
+from embeddenator.retrieval.approx import Approx
 from embeddenator.retrieval.index import STRATEGIES, Index
 
 try:
@@ -16,4 +18,4 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = '0+unknown'
 
-__all__ = ['Index', 'STRATEGIES', '__version__']
+__all__ = ['Approx', 'Index', 'STRATEGIES', '__version__']

@@ -14,12 +14,12 @@ from typing import Sequence
 import numpy as np
 
 from embeddenator import vsa
-from embeddenator.retrieval import metrics, storage
+from embeddenator.retrieval import approx, metrics, storage
 from embeddenator.retrieval import postings as lists
 from embeddenator.retrieval.postings import PostingLists
 from embeddenator.retrieval.topk import ordered, settled
 
-STRATEGIES = ('auto', 'scan', 'inverted')
+STRATEGIES = ('auto', 'scan', 'inverted', 'approx')     # 'approx' (or an `approx.Approx`): see approx.py
 
 # Cost model in nanoseconds per query, fitted to batches of 200 queries of 200 to 8,000 non-zeros over 10,000
 # items at dim 10,000 (AVX-512, two shared cores; the two cross near 2,500 non-zeros): the scan costs the same
@@ -177,9 +177,14 @@ class Index:
         return ids[0], scores[0]
 
     def query_batch(self, vectors, k: int = 10, strategy: str = 'auto') -> tuple[np.ndarray, np.ndarray]:
-        """`query` for each vector (a sequence or a vsa.PackedMatrix): (ids, scores) of shape (Q, min(k, len))."""
-        if strategy not in STRATEGIES:
-            raise ValueError(f'strategy must be one of {STRATEGIES}, got {strategy!r}')
+        """`query` for each vector (a sequence or a vsa.PackedMatrix): (ids, scores) of shape (Q, min(k, len)).
+
+        `strategy='approx'` or an `Approx(fraction, candidates)` searches approximately (approx.py): the scores
+        returned are exact, but a row may be missed."""
+        settings = approx.DEFAULT if strategy == 'approx' else (
+            strategy if isinstance(strategy, approx.Approx) else None)
+        if settings is None and strategy not in STRATEGIES:
+            raise ValueError(f'strategy must be one of {STRATEGIES} or an Approx, got {strategy!r}')
         if isinstance(vectors, vsa.PackedMatrix):
             vectors = [vectors.row(i) for i in range(len(vectors))]
         if int(k) < 0:
@@ -191,6 +196,9 @@ class Index:
             return out_ids, out_scores
         with metrics.timer('query_batch' if len(vectors) > 1 else 'query'):
             rows = sparse_rows(vectors, self.dim)
+            if settings is not None:
+                metrics.queries('approx').inc(len(vectors))
+                return approx.query_batch(self, rows, kk, settings)
             inverted = self._plan(np.diff(rows[1]) + np.diff(rows[3]), strategy)
             for use, name in ((inverted, 'inverted'), (~inverted, 'scan')):
                 which = np.flatnonzero(use)
