@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from tasks.bench.suite import callgrind, walls
+from tasks.bench.suite import callgrind, past_exact, walls
 from tasks.bench.suite.cases import kernel_cases, slowdowns
 from tasks.bench.suite.timing import interleaved, repeat
 
@@ -25,6 +25,7 @@ GROUPS = {
     'hier-query': 'Hierarchical query: 1K queries',
     'retrieval': 'Retrieval: index build and query, 10K items',
     'scan': 'Codebook scan against numpy and the measured read bandwidth',
+    'approx': 'Approximate two-stage search against exact search, 10K items',
 }
 KERNEL_GROUPS = ('vsa-ops', 'simd')
 COUNTED_PATHS = ('scalar', 'avx2')   # what valgrind can execute; AVX-512 is timed against AVX2
@@ -130,6 +131,12 @@ def run_groups(groups: list[str], marker: Path | None) -> dict:
         log('timing the codebook scan against numpy and the read bandwidth')
         found, ratios = walls.scan(vsa)
         metrics += found
+    for name, fn in (('approx', past_exact.approx),):
+        if name in groups:
+            log(f'timing {GROUPS[name].lower()}')
+            found, note = fn()
+            metrics += found
+            notes[name] += [note] if note else []
     for g in groups:
         results.append({'name': g, 'title': GROUPS[g], 'notes': notes[g],
                         'metrics': [m for m in metrics if m['group'] == g]})
