@@ -20,7 +20,7 @@ import numpy as np
 
 from embeddenator import vsa
 from embeddenator.vsa import _kernels
-from tasks.core.reporting import replace_file
+from tasks.core.files import replace_file
 
 DIM = 10_000
 ROOT = Path(__file__).resolve().parent.parent

@@ -56,7 +56,7 @@ def snapshot(folder: Path, sources: Path | None = None, cflags: tuple[str, ...] 
     in-place modules while it runs (another build, a sanitizer build) cannot change what it measures.
     `sources`: a folder holding a (patched) copy of the extension sources to compile instead of the tree's.
     """
-    from tasks.compile.build import compile_extension, directives, extension_target
+    from tasks.core.kernels import compile_extension, directives, extension_target
     from tasks.core.config import workspace
     ws, snap = workspace(), folder / 'snapshot'
     shutil.rmtree(snap, ignore_errors=True)

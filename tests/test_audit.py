@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.audit.audit import CHECKS, combine, fuzz_modules, kernel_sources, kernel_tests, write_audit
-from tasks.audit.audit_checks import check_fuzz, check_inventory, check_sanitizers, memcheck_env
+from tasks.audit.audit import CHECKS, combine, kernel_tests, write_audit
+from tasks.audit.audit_checks import check_fuzz, check_inventory, check_sanitizers, fuzz_modules, memcheck_env
+from tasks.core.kernels import kernel_sources
 from tasks.audit.memcheck import memcheck_verdict, outside_summary, parse_memcheck_xml
 from tasks.audit.sanitize import report_locations, sanitizer_reports
 from tasks.core.workspace import load_workspace

@@ -1,7 +1,7 @@
 """The build task's inputs come from scanning the sources, and its settings from the manifest."""
 from pathlib import Path
 
-from tasks.compile.build import compiler_config, directives, extension_target, scan_deps
+from tasks.core.kernels import compiler_config, directives, extension_target, scan_deps
 from tasks.core.workspace import load_workspace
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from tasks.test.test_report import SummaryError, junit_counts, summarize, write_summary
+from tasks.core.junit import JUnitError
+from tasks.test.test_report import junit_counts, summarize, write_summary
 
 PYTEST_XML = ('<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">'
               '<testsuite name="pytest" errors="{e}" failures="{f}" skipped="{s}" tests="{t}" time="{d}">'
@@ -28,7 +29,7 @@ def test_a_lone_testsuite_root_is_read_too(tmp_path):
 
 
 def test_missing_junit_names_the_file_and_the_task(tmp_path):
-    with pytest.raises(SummaryError, match=r'io.xml: cannot read .*run `doit test:io`'):
+    with pytest.raises(JUnitError, match=r'io.xml: cannot read .*run `doit test:io`'):
         junit_counts('io', tmp_path / 'io.xml')
 
 

@@ -20,33 +20,22 @@ from doit.task import clean_targets
 from doit.tools import config_changed
 
 from tasks.audit import audit_checks
-from tasks.compile.build import _remove_tree, extension_targets, scan_deps
+from tasks.audit.audit_checks import fuzz_modules
 from tasks.core.config import settings, workspace
-from tasks.core.reporting import replace_file, render, write_report
-from tasks.test.test import component_files, source_files
+from tasks.core.files import component_files, remove_tree, replace_file, source_files
+from tasks.core.kernels import build_definition, extension_targets, kernel_sources
+from tasks.core.reporting import render, write_report
 from tasks.core.workspace import Workspace
 
 HERE = Path(__file__).resolve().parent
 # The rules each check follows: a change to one re-runs only the checks that use it.
 RULES = [HERE / 'audit.py', HERE / 'audit_checks.py']
 CHECK_RULES = {'inventory': [HERE / 'unsafe_inventory.py', HERE / 'source_lines.py'],
-               'sanitizers': [HERE / 'sanitize.py', HERE.parent / 'compile' / 'build.py'],
+               'sanitizers': [HERE / 'sanitize.py', *build_definition()],
                'memcheck': [HERE / 'memcheck.py'], 'fuzz': []}
 TEMPLATES = ('audit.md.j2', 'security-posture.md.j2')
 CHECKS = ('inventory', 'sanitizers', 'memcheck', 'fuzz')
 DEFAULTS = {'audit_sanitizer_timeout': '420', 'audit_memcheck_timeout': '300', 'audit_fuzz_seconds': '20'}
-
-
-def kernel_sources(ws: Workspace) -> list[Path]:
-    """Every compiled source the manifests declare, with every local file it includes, transitively."""
-    out: set[Path] = set()
-    for comp in ws.components.values():
-        for ext in comp.extensions:
-            search = [ws.root / d for d in ext.include_dirs]
-            for src in ext.sources:
-                out.add(ws.root / src)
-                out.update(scan_deps(ws.root / src, search))
-    return sorted(out)
 
 
 def kernel_tests(ws: Workspace, suite: Path) -> list[Path]:
@@ -61,16 +50,6 @@ def kernel_tests(ws: Workspace, suite: Path) -> list[Path]:
         if names & heavy:
             out.append(path)
     return out
-
-
-def fuzz_modules(ws: Workspace) -> list[tuple[str, Path]]:
-    """(module, file) of every component's `fuzz` module: `python -m <module> --seconds N --seed S`."""
-    found = []
-    for comp in ws.components.values():
-        path = comp.root.joinpath('src', *comp.import_name.split('.'), 'fuzz.py')
-        if path.is_file():
-            found.append((f'{comp.import_name}.fuzz', path))
-    return found
 
 
 def check_path(name: str) -> Path:
@@ -157,7 +136,7 @@ def task_audit():
             'file_dep': [str(p) for p in deps[name]] + rules + [str(p) for p in CHECK_RULES[name]],
             'targets': [str(check_path(name))],
             'uptodate': [config_changed({'options': opts, 'python': sys.version})],
-            'clean': [clean_targets, (_remove_tree, [str(cfg.path(cfg.build, name))])],
+            'clean': [clean_targets, (remove_tree, [str(cfg.path(cfg.build, name))])],
         }
     markdown = cfg.path(cfg.reports, 'audit', 'audit.md')
     posture = markdown.with_name('security-posture.md')

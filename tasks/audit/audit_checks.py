@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from tasks.audit import memcheck, sanitize
-from tasks.compile.build import extension_target
-from tasks.test.test_report import SummaryError, junit_counts
+from tasks.core.kernels import extension_target, kernel_sources
+from tasks.core.junit import JUnitError, counts
 from tasks.audit.unsafe_inventory import describe, findings, manifest_sites, scan_source
-from tasks.core.workspace import load_workspace
+from tasks.core.workspace import Workspace, load_workspace
 
 DOCS = {
     'inventory': 'unsafe sites in the kernels and their headers; each needs a SAFETY: comment',
@@ -39,7 +39,6 @@ def _result(ok: bool, summary: str, **details) -> dict:
 # ------------------------------------------------------------------------------------------- inventory
 
 def check_inventory(root: str) -> dict:
-    from tasks.audit.audit import kernel_sources
     root = Path(root)
     ws = load_workspace(root)
     inventories = [scan_source(p.read_text(encoding='utf-8'), _rel(p, root)) for p in kernel_sources(ws)]
@@ -106,8 +105,8 @@ def _sanitizer_result(logs: Path, runs: list[dict], staged) -> dict:
     for run in runs:
         junit = run.pop('junit', None)
         try:
-            found += [junit_counts(run['what'], Path(junit))] if junit else []
-        except SummaryError:     # the run stopped before pytest wrote it: its status says so
+            found += [counts(Path(junit))] if junit else []
+        except JUnitError:     # the run stopped before pytest wrote it: its status says so
             pass
     tests = (f'{sum(c.passed for c in found)} passed, {sum(c.failed for c in found)} failed, '
              f'{sum(c.skipped for c in found)} skipped')
@@ -183,8 +182,17 @@ def _last_json(text: str) -> dict | None:
 
 # ----------------------------------------------------------------------------------------------- fuzz
 
+def fuzz_modules(ws: Workspace) -> list[tuple[str, Path]]:
+    """(module, file) of every component's `fuzz` module: `python -m <module> --seconds N --seed S`."""
+    found = []
+    for comp in ws.components.values():
+        path = comp.root.joinpath('src', *comp.import_name.split('.'), 'fuzz.py')
+        if path.is_file():
+            found.append((f'{comp.import_name}.fuzz', path))
+    return found
+
+
 def check_fuzz(root: str, build_dir: str, seconds: float) -> dict:
-    from tasks.audit.audit import fuzz_modules
     root, build = Path(root), Path(build_dir)
     modules = fuzz_modules(load_workspace(root))
     if not modules:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from tasks.compile.build import compile_extension, directives
+from tasks.core.kernels import compile_extension, directives
 from tasks.core.workspace import Component
 
 SANITIZE_FLAGS = ('-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer',

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from tasks.bench import bench_gate, bench_report, bench_store
 from tasks.core import reporting
-from tasks.compile.build import extension_targets
+from tasks.core.kernels import extension_targets
 from tasks.core.config import settings, workspace
 from tasks.bench.fingerprint import fingerprint, fingerprint_key
-from tasks.test.test import source_files
+from tasks.core.files import source_files
 from tasks.core.uptodate import lazy_config_changed
 
 SLOWDOWN_ENV = 'EMBEDDENATOR_BENCH_SLOWDOWN'   # a test of the gate: see tasks/bench/suite/cases.py

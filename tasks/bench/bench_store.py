@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tasks.core.reporting import replace_file
+from tasks.core.files import replace_file
 
 FORMAT = 1
 

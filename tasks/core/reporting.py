@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable
+
+from tasks.core.files import replace_file
 
 TEMPLATES = Path(__file__).resolve().parents[2] / 'templates'
 
@@ -16,19 +16,6 @@ def render(template: str, context: dict) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
     return env.get_template(template).render(**context)
-
-
-def replace_file(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder, then os.replace: readers never see half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.partial')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_report(markdown: Path, template: str, data: dict) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from doit.tools import config_changed
 
-from tasks.compile.build import extension_targets
+from tasks.core.kernels import extension_targets
 from tasks.core.config import settings, workspace
 from tasks.release.package import importable, release_files, source_env
 

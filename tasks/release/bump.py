@@ -14,7 +14,7 @@ from typing import Iterable, Mapping
 
 from tasks.core.config import workspace
 from tasks.release.history import HistoryError, component_history, open_repo, tag_pattern
-from tasks.core.reporting import replace_file
+from tasks.core.files import replace_file
 from tasks.release.versions import LEVELS, VersionError, commit_level, plan_bumps, update_manifest
 from tasks.core.workspace import Workspace
 

@@ -27,7 +27,8 @@ from tasks.core.config import settings, workspace
 from tasks.release.history import (CHANGELOG, ComponentHistory, HistoryError, component_history, head_date, open_repo,
                                    repository_url, state, tag_name, tag_pattern)
 from tasks.release.release_notes import write_release_notes
-from tasks.core.reporting import TEMPLATES, render, replace_file
+from tasks.core.files import replace_file
+from tasks.core.reporting import TEMPLATES, render
 from tasks.release.versions import VersionError, is_newer
 from tasks.core.uptodate import lazy_config_changed
 from tasks.core.workspace import Component, Workspace

@@ -24,7 +24,7 @@ import zipfile
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
-from tasks.compile.build import extension_targets
+from tasks.core.kernels import extension_targets
 from tasks.release.checklist import (Finding, check_baseline_isa, check_changelog, check_manifest, check_readme,
                                      check_sizes)
 from tasks.core.config import settings, workspace

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import sys
-import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
+
+from tasks.core.junit import JUnitError, counts
 
 #: gate -> candidate report files (relative to the reports folder), first existing one wins, and the task that
 #: writes it (publish depends on that task when this run defines it).
@@ -62,14 +63,11 @@ def _read_json(name: str, path: Path) -> Gate:
 
 def _read_junit(name: str, path: Path) -> Gate:
     try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError:
+        found = counts(path)
+    except JUnitError:
         return Gate(name, FAIL, f'{path}: not valid JUnit XML; re-run its task', str(path))
-    suites = [root] if root.tag == 'testsuite' else root.findall('testsuite')
-    count = {k: sum(int(s.get(k, 0)) for s in suites) for k in ('tests', 'failures', 'errors', 'skipped')}
-    bad = count['failures'] + count['errors']
-    status = PASS if count['tests'] and not bad else FAIL
-    return Gate(name, status, f'{count["tests"]} tests, {bad} failed, {count["skipped"]} skipped', str(path))
+    status = PASS if found.tests and not found.failed else FAIL
+    return Gate(name, status, f'{found.tests} tests, {found.failed} failed, {found.skipped} skipped', str(path))
 
 
 def defined_tasks() -> set[str]:

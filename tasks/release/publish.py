@@ -22,7 +22,8 @@ from tasks.release.package import distributions, report_path
 from tasks.release.registry import RegistryError, open_registry, remote_registry, served_files
 from tasks.release.release import (PublishError, Release, Steps, Verifier, dry_run_release, manifest_scripts,
                                    publish_release, stamp)
-from tasks.core.reporting import replace_file, write_report
+from tasks.core.files import replace_file
+from tasks.core.reporting import write_report
 from tasks.release.tagging import TagError
 from tasks.release.verify import VerifyError
 

@@ -7,13 +7,14 @@ file can never be silently left out; a module the JUnit file names but the folde
 from __future__ import annotations
 
 import ast
-import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
+from tasks.core.junit import JUnitError, cases as junit_cases
 from tasks.core.reporting import write_gate_report
+from tasks.test.pytest_run import run_pytest
 
 TEMPLATE = 'integration.md.j2'
 
@@ -28,10 +29,6 @@ def area_titles(suite: Path) -> dict[str, str]:
             doc = None
         titles[path.stem] = (doc or path.stem).strip().splitlines()[0].rstrip('.')
     return titles
-
-
-class IntegrationReportError(Exception):
-    """The JUnit file is missing or unreadable; the message names it and the task that writes it."""
 
 
 @dataclass
@@ -51,17 +48,7 @@ class Area:
 
 def read_cases(junit: Path) -> list[tuple[str, str, str, float]]:
     """(module, test name, outcome, seconds) of every test case in a pytest JUnit file."""
-    try:
-        root = ET.parse(junit).getroot()
-    except (OSError, ET.ParseError) as err:
-        raise IntegrationReportError(f'{junit}: cannot read the JUnit report ({err}); run `doit integration`') from None
-    out = []
-    for case in root.iter('testcase'):
-        module = case.get('classname', '').split('.')[-1] or '?'
-        outcome = ('failed' if case.find('failure') is not None or case.find('error') is not None
-                   else 'skipped' if case.find('skipped') is not None else 'passed')
-        out.append((module, case.get('name', '?'), outcome, float(case.get('time', 0))))
-    return out
+    return junit_cases(junit, 'run `doit integration`')
 
 
 def summarize(cases: list[tuple[str, str, str, float]], titles: dict[str, str]) -> dict:
@@ -88,12 +75,11 @@ def write_integration_report(suite: str, junit: str, markdown: str):
     """Action: render the per-area report of `suite`'s run (`junit`) to `markdown` and its JSON twin."""
     return write_gate_report('integration report', Path(markdown), TEMPLATE,
                              lambda: summarize(read_cases(Path(junit)), area_titles(Path(suite))),
-                             (IntegrationReportError,))
+                             (JUnitError,))
 
 
 def run_and_report(suite: str, junit: str, markdown: str):
     """Action: run the suite, then write the report whether it passed or not (a failing run is worth reading)."""
-    from tasks.test.test import run_pytest     # tasks.test.test wires this action in: import it late
     tests = run_pytest('integration', suite, junit)
     if not Path(junit).exists():
         return tests

@@ -1,18 +1,14 @@
 """`test:summary`: one table of every test run (per component and the integration suite) from the JUnit files."""
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from tasks.core.junit import JUnitError, counts
 from tasks.core.reporting import write_gate_report
 
 TEMPLATE = 'test-summary.md.j2'
-
-
-class SummaryError(Exception):
-    """A JUnit file is missing or unreadable; the message names it and the task that writes it."""
 
 
 @dataclass(frozen=True)
@@ -27,15 +23,8 @@ class SuiteCounts:
 
 def junit_counts(name: str, path: Path) -> SuiteCounts:
     """Counts of one JUnit XML file (pytest's: a <testsuites> of <testsuite> elements, or a lone <testsuite>)."""
-    try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as err:
-        raise SummaryError(f'{path}: cannot read the JUnit report ({err}); run `doit test:{name}`') from None
-    suites = [root] if root.tag == 'testsuite' else root.findall('testsuite')
-    total = {k: sum(int(s.get(k, 0)) for s in suites) for k in ('tests', 'failures', 'errors', 'skipped')}
-    failed = total['failures'] + total['errors']
-    return SuiteCounts(name, total['tests'] - failed - total['skipped'], failed, total['skipped'],
-                       round(sum(float(s.get('time', 0)) for s in suites), 3), Path(path).name)
+    found = counts(path, f'run `doit test:{name}`')
+    return SuiteCounts(name, found.passed, found.failed, found.skipped, found.seconds, Path(path).name)
 
 
 def summarize(suites: Iterable[SuiteCounts]) -> dict:
@@ -56,7 +45,7 @@ def write_summary(junits: Mapping[str, str], markdown: str):
     """Action: render the summary of `junits` (name -> JUnit path) to `markdown` and its JSON twin."""
     return write_gate_report(
         'test summary', Path(markdown), TEMPLATE,
-        lambda: summarize(junit_counts(name, Path(path)) for name, path in junits.items()), (SummaryError,))
+        lambda: summarize(junit_counts(name, Path(path)) for name, path in junits.items()), (JUnitError,))
 
 
 def summary_task(junits: Mapping[str, Path], markdown: Path) -> dict:

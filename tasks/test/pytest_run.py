@@ -1,0 +1,44 @@
+"""One pytest run as a doit action: JUnit XML to a file, progress to the console, one line when it fails."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from doit.exceptions import TaskFailed
+
+PYTEST_NO_TESTS = 5
+
+
+def failing_ids(output: str) -> list[str]:
+    """The node ids of pytest's short summary lines (`FAILED id - reason`, `ERROR id`), in order, once each."""
+    return list(dict.fromkeys(re.findall(r'^(?:FAILED|ERROR) (\S+)', output, re.M)))
+
+
+def failure_message(label: str, tests: str, junit: str, returncode: int, output: str, shown: int = 5) -> str:
+    """One line for a failed run: which tests failed (the first `shown`), and where the report is."""
+    if returncode == PYTEST_NO_TESTS:
+        return f'{label}: no tests collected in {tests}; a component must have tests'
+    ids = failing_ids(output)
+    if not ids:
+        lines = output.strip().splitlines()
+        return f"{label}: pytest exited {returncode} ({lines[-1].strip('= ') if lines else 'no output'}); see {junit}"
+    more = f' and {len(ids) - shown} more' if len(ids) > shown else ''
+    return f"{label}: tests failed: {', '.join(ids[:shown])}{more}; see {junit}"
+
+
+def run_pytest(label: str, tests: str, junit: str, extra: tuple[str, ...] = ()):
+    """Run pytest on `tests` writing JUnit XML to `junit`; TaskFailed naming the failing tests, or "no tests"."""
+    Path(junit).parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, '-m', 'pytest', tests, f'--junitxml={junit}', '-q', '-rfE', '-p', 'no:cacheprovider',
+           *extra]
+    print(f'{label}: testing ...', file=sys.stderr, flush=True)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = proc.stdout.strip().splitlines()
+    summary = lines[-1].strip('= ') if lines else 'no output'
+    if proc.returncode == 0:
+        print(f'{label}: {summary}', file=sys.stderr)
+        return True
+    sys.stderr.write(proc.stdout)
+    return TaskFailed(failure_message(label, tests, junit, proc.returncode, proc.stdout))
