@@ -30,7 +30,7 @@ from tasks.core.workspace import Workspace
 HERE = Path(__file__).resolve().parent
 # The rules each check follows: a change to one re-runs only the checks that use it.
 RULES = [HERE / 'audit.py', HERE / 'audit_checks.py']
-CHECK_RULES = {'inventory': [HERE / 'unsafe_inventory.py', HERE / 'source_lines.py'],
+CHECK_RULES = {'inventory': [HERE / 'unsafe_inventory.py', HERE / 'safety_review.py', HERE / 'source_lines.py'],
                'sanitizers': [HERE / 'sanitize.py', *build_definition()],
                'memcheck': [HERE / 'memcheck.py'], 'fuzz': []}
 TEMPLATES = ('audit.md.j2', 'security-posture.md.j2')
