@@ -114,6 +114,29 @@ def test_invalid_toml(tmp_path):
      r'\[tool.embeddenator\] paths must be a list'),
     ('[project]\nname = "embeddenator-a"\nversion = "0.2.0"\n[[tool.embeddenator.extensions]]\nname = "x"\n',
      r"\[tool.embeddenator.extensions\] has no 'sources'"),
+    ('[project]\nname = "embeddenator-a"\nversion = "0.2.0"\n[tool.embeddenator]\nextensions = [1]\n',
+     r'each \[\[tool.embeddenator.extensions\]\] must be a table$'),
+    ('[project]\nname = "embeddenator-a"\nversion = "0.2.0"\n[[tool.embeddenator.extensions]]\nname = 3\n'
+     'sources = ["s.pyx"]\n', r'\[tool.embeddenator.extensions\] name must be a str, got int 3$'),
+    ('[project]\nname = "embeddenator-a"\nversion = "0.2.0"\n[[tool.embeddenator.extensions]]\nname = "x"\n'
+     'sources = ["s.pyx"]\ninclude_dirs = [1]\n', r'\[tool.embeddenator.extensions\] include_dirs must be a list '
+     r'of strings$'),
+    ('[project]\nname = "embeddenator-a"\nversion = "0.2.0"\n[[tool.embeddenator.extensions]]\nname = "x"\n'
+     'sources = ["s.pyx"]\nextra_compile_args = "-O2"\n', r'\[tool.embeddenator.extensions\] extra_compile_args '
+     r'must be a list'),
+    ('[project]\nname = "embeddenator-a"\nversion = "0.2.0"\n[[tool.embeddenator.extensions]]\nname = "x"\n'
+     'sources = ["s.pyx"]\nextra_link_args = "-lm"\n', r'\[tool.embeddenator.extensions\] extra_link_args must be '
+     r'a list'),
+    ('[project]\nname = "embeddenator-a"\nversion = "0.2.0"\n[tool.embeddenator]\nextensions = {}\n',
+     r'\[tool.embeddenator\] extensions must be a list, got dict \{\}$'),
+    ('[project]\nname = "embeddenator-a"\nversion = "0.2.0"\n[tool.embeddenator]\ncython-directives = []\n',
+     r'\[tool.embeddenator\] cython-directives must be a dict'),
+    ('[project]\nname = "embeddenator-a"\nversion = "0.2.0"\ndependencies = [3]\n',
+     r'\[project\] dependencies must be strings, got 3$'),
+    ('[project]\nname = "embeddenator-a"\nversion = "0.2.0"\n[tool]\nembeddenator = 1\n',
+     r'\[tool.embeddenator\] must be a table$'),
+    ('[project]\nname = "embeddenator-a"\nversion = "0.2.0"\n[tool.embeddenator]\npaths = ["ok", 1]\n',
+     r'\[tool.embeddenator\] paths must be a list of strings$'),
 ])
 def test_malformed_fields_name_file_and_field(tmp_path, text, field):
     write_component(tmp_path, 'a').write_text(text, encoding='utf-8')
@@ -124,3 +147,87 @@ def test_malformed_fields_name_file_and_field(tmp_path, text, field):
 def test_no_components_folder(tmp_path):
     with pytest.raises(WorkspaceError, match='no components folder'):
         load_workspace(tmp_path)
+
+
+EXTENSION = """
+[tool.embeddenator]
+paths = ["pyx", "pyx"]
+flag = "on"
+
+[tool.embeddenator.cython-directives]
+boundscheck = false
+
+[[tool.embeddenator.extensions]]
+name = "embeddenator.a._k"
+sources = ["pyx/k.pyx"]
+include_dirs = ["pyx"]
+extra_compile_args = ["-O3"]
+extra_link_args = ["-lm"]
+"""
+
+
+def test_every_field_of_an_extension_and_the_tool_table_is_read(tmp_path):
+    write_component(tmp_path, 'a', extra=EXTENSION)
+    [comp] = load_workspace(tmp_path).components.values()
+    [ext] = comp.extensions
+    assert (ext.name, ext.sources, ext.include_dirs, ext.extra_compile_args, ext.extra_link_args) == (
+        'embeddenator.a._k', ('pyx/k.pyx',), ('pyx',), ('-O3',), ('-lm',))
+    assert comp.cython_directives == {'boundscheck': False} and comp.paths == ('components/a', 'pyx')
+    assert comp.settings['flag'] == 'on' and comp.manifest == (tmp_path / 'components/a/pyproject.toml').resolve()
+
+
+def test_optional_extension_fields_default_to_empty(tmp_path):
+    write_component(tmp_path, 'a', extra='[[tool.embeddenator.extensions]]\nname = "x"\nsources = ["s.pyx"]\n')
+    [ext] = load_workspace(tmp_path).components['a'].extensions
+    assert (ext.include_dirs, ext.extra_compile_args, ext.extra_link_args) == ((), (), ())
+    assert load_workspace(tmp_path).components['a'].cython_directives == {}
+
+
+def test_folders_starting_with_a_dot_or_underscore_and_files_are_not_components(tmp_path):
+    write_component(tmp_path, 'a')
+    for hidden in ('.cache', '_build'):
+        (tmp_path / 'components' / hidden).mkdir()
+    (tmp_path / 'components' / 'notes.txt').write_text('x')
+    assert list(load_workspace(tmp_path).components) == ['a']
+
+
+def test_an_empty_components_folder_says_what_each_component_needs(tmp_path):
+    (tmp_path / 'components').mkdir()
+    with pytest.raises(WorkspaceError, match=r'components: no component found; each needs '
+                                             r'components/<name>/pyproject.toml$'):
+        load_workspace(tmp_path)
+
+
+def test_another_prefix_and_components_folder(tmp_path):
+    folder = tmp_path / 'pkgs' / 'b'
+    folder.mkdir(parents=True)
+    (folder / 'pyproject.toml').write_text('[project]\nname = "acme-b"\nversion = "1.0"\n')
+    comp = load_workspace(tmp_path, 'pkgs', prefix='acme-').components['b']
+    assert (comp.dist, comp.paths) == ('acme-b', ('pkgs/b',))
+
+
+def test_an_invalid_folder_name_is_named(tmp_path):
+    write_component(tmp_path, 'Bad-Name')
+    with pytest.raises(WorkspaceError, match=r"^components/Bad-Name/pyproject.toml: folder name 'Bad-Name' is not a "
+                                             r'valid component name \(lowercase, a-z0-9_\)$'):
+        load_workspace(tmp_path)
+
+
+def test_a_cycle_names_its_first_manifest_and_every_member(tmp_path):
+    write_component(tmp_path, 'a', deps=['b'])
+    write_component(tmp_path, 'b', deps=['a'])
+    with pytest.raises(WorkspaceError) as err:
+        load_workspace(tmp_path)
+    message = str(err.value)
+    first = message.split(':', 1)[0]
+    members = message.split('(', 1)[1].split(')', 1)[0].split(' -> ')
+    assert first == f'components/{members[0]}/pyproject.toml' and set(members) == {'a', 'b'}
+    assert message.endswith('; remove one of these dependencies')
+
+
+def test_a_manifest_outside_the_root_is_named_by_its_full_path(tmp_path):
+    from tasks.core.workspace import read_component
+    folder = tmp_path / 'elsewhere' / 'a'
+    folder.mkdir(parents=True)
+    with pytest.raises(WorkspaceError, match=r'^' + str(folder / 'pyproject.toml') + ': missing'):
+        read_component(folder, tmp_path / 'root')
