@@ -1,6 +1,6 @@
 """Holographic filesystem benchmark: ingest and extract a real tree nobody here wrote, and the hierarchy at scale.
 
-    python benchmarks/fs.py [--tree DIR] [--workers 2] [--scale 10000,100000,1000000]
+    python benchmarks/fs.py [--tree DIR] [--workers 2] [--scale 10000,100000,1000000] [--memory-tree-mb 1000]
 
 The default tree is this Python's standard library source (without site-packages, the test suite, the static
 library folder and compiled extensions): a few thousand files, about 50 MB. Measured in the same run:
@@ -12,6 +12,10 @@ library folder and compiled extensions): a few thousand files, about 50 MB. Meas
 - bit-perfection (every extracted file compared with its source), storage overhead (engram bytes over content
   bytes, reference 3,400%), and the fraction of bytes right before corrections;
 - the hierarchy builder over 10^4 / 10^5 / 10^6 synthetic items (200 non-zeros each, 1,024 directories);
+- peak RSS of `embeddenator ingest` and `embeddenator extract` run as child processes (each measured with
+  `os.wait4`, which covers the child and the workers it waited for), on the same tree and, with
+  `--memory-tree-mb N`, on a generated mixed tree of about N MB (large random files, a sparse file, many small
+  files): the issue's bound is 300 MB for a 1,000 MB tree;
 - for the record, the same tree through a superposed codec (two bits bundled into each trit, chunk 2,500):
   what bundling overlapping supports costs in bytes right before corrections and in storage.
 
@@ -24,6 +28,7 @@ import filecmp
 import json
 import os
 import platform
+import subprocess
 import shutil
 import sys
 import sysconfig
@@ -102,6 +107,57 @@ def measure_tree(sources: list[Path], workers: int, scratch: Path, codec: fs.Chu
     }
 
 
+def run_peak_rss(argv: list[str]) -> tuple[float, float]:
+    """Run `embeddenator ARGV` as a child; (seconds, peak RSS in MB of the child and the workers it waited for)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, '-m', 'embeddenator.cli', *argv], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f'fs benchmark: embeddenator {" ".join(argv)} exited {proc.returncode}')
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024          # Linux reports kilobytes
+
+
+def measure_memory(sources: list[Path], workers: int, scratch: Path) -> dict:
+    """Peak RSS of the ingest and extract commands on `sources` (each in its own child process)."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    engram = scratch / 'mem.engram'
+    ingest_s, ingest_mb = run_peak_rss(['ingest', *map(str, sources), '-o', str(engram), '--workers', str(workers)])
+    extract_s, extract_mb = run_peak_rss(['extract', str(engram), '-o', str(scratch / 'mem-out')])
+    apparent = sum(p.lstat().st_size for src in sources for p in ([src] if src.is_file() else src.rglob('*'))
+                   if p.is_file() and not p.is_symlink())
+    return {'tree_mb': round(apparent / 1e6, 1), 'engram_mb': round(engram.stat().st_size / 1e6, 1),
+            'ingest_peak_rss_mb': round(ingest_mb, 1), 'extract_peak_rss_mb': round(extract_mb, 1),
+            'ingest_seconds': round(ingest_s, 2), 'extract_seconds': round(extract_s, 2)}
+
+
+def mixed_tree(root: Path, total_mb: int) -> Path:
+    """About `total_mb` MB of apparent size: 40% in two large random files, 20% in one sparse file with 4 MB of
+    data, 40% in small files of 4 to 60 KB (random, a fifth of them repeated)."""
+    rng = np.random.default_rng(7)
+    root.mkdir(parents=True)
+    for i in range(2):
+        with open(root / f'large{i}.bin', 'wb') as fh:
+            for _ in range(total_mb // 5):
+                fh.write(rng.bytes(1 << 20))
+    with open(root / 'sparse.img', 'wb') as fh:
+        fh.truncate(total_mb // 5 << 20)
+        for k in range(4):
+            fh.seek((k * total_mb // 20) << 20)
+            fh.write(rng.bytes(1 << 20))
+    small, made, repeat = total_mb * 2 // 5 << 20, 0, b''
+    for k in range(1 << 30):
+        if made >= small:
+            break
+        size = int(rng.integers(4 << 10, 60 << 10))
+        data = repeat if k % 5 == 4 and repeat else rng.bytes(size)
+        folder = root / f'd{k % 64:02}'
+        folder.mkdir(exist_ok=True)
+        (folder / f'f{k}.dat').write_bytes(data)
+        made, repeat = made + len(data), data
+    return root
+
+
 def synthetic_items(n: int, dim: int, nnz: int, seed: int = 0):
     """n items of `nnz` random signed positions, spread over 32 x 32 directories; generated in batches."""
     rng = np.random.default_rng(seed)
@@ -142,15 +198,22 @@ def main(argv=None) -> int:
     parser.add_argument('--tree', type=Path, default=None, help='a folder to ingest (default: the stdlib source)')
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--scale', default='10000,100000,1000000', help='comma-separated item counts ("" to skip)')
+    parser.add_argument('--memory-tree-mb', type=int, default=0, metavar='N',
+                        help='also measure peak RSS on a generated mixed tree of about N MB (0: skip)')
     args = parser.parse_args(argv)
     sources = [args.tree] if args.tree else stdlib_sources(Path(sysconfig.get_paths()['stdlib']))
     with tempfile.TemporaryDirectory(prefix='fs-bench-') as scratch:
         tree = measure_tree(sources, args.workers, Path(scratch))
+    with tempfile.TemporaryDirectory(prefix='fs-bench-') as scratch:
+        memory = {'tree': measure_memory(sources, args.workers, Path(scratch))}
+        if args.memory_tree_mb > 0:
+            mixed = mixed_tree(Path(scratch) / 'mixed', args.memory_tree_mb)
+            memory['mixed'] = measure_memory([mixed], args.workers, Path(scratch) / 'mixed-run')
     with tempfile.TemporaryDirectory(prefix='fs-bench-') as scratch:     # the design alternative, for the record
         superposed = measure_tree(sources, args.workers, Path(scratch), SUPERPOSED)
     scale = measure_scale([int(s) for s in args.scale.split(',') if s])
     result_verdict, summary = verdict(tree, scale)
-    result = {'verdict': result_verdict, 'summary': summary, 'tree': tree, 'scale': scale,
+    result = {'verdict': result_verdict, 'summary': summary, 'tree': tree, 'scale': scale, 'memory': memory,
               'superposed': {'codec': SUPERPOSED.describe(), 'bits_per_trit': SUPERPOSED.overlap, **superposed},
               'reference': REFERENCE, 'floor': FLOOR, 'workers': args.workers, 'simd': vsa.simd_path(),
               'codec': fs.ChunkCodec().describe(), 'source': 'stdlib' if not args.tree else str(args.tree),
@@ -160,6 +223,9 @@ def main(argv=None) -> int:
     tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + '\n')
     os.replace(tmp, OUT)
     print(f'fs benchmark: {result_verdict}: {summary}', file=sys.stderr)
+    for name, m in memory.items():
+        print(f"fs benchmark: peak RSS on {name} ({m['tree_mb']} MB): ingest {m['ingest_peak_rss_mb']} MB, extract "
+              f"{m['extract_peak_rss_mb']} MB", file=sys.stderr)
     return 0 if result_verdict == 'pass' else 1
 
 

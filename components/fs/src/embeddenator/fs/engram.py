@@ -7,6 +7,7 @@ codebook lazily.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 from dataclasses import dataclass, field
 
@@ -17,8 +18,10 @@ from embeddenator.fs.corrections import KINDS as FIX_KINDS, Correction
 from embeddenator.fs.errors import FsError
 from embeddenator.fs.hierarchy import Sparse
 from embeddenator.fs.manifest import KINDS, SPECIAL, Entry, decode_path, encode_path
+from embeddenator.io import Streamed
 
 SCHEMA = 'embeddenator-fs/engram/v2'
+RELEASE_BYTES = 32 << 20         # mapped engram bytes read between two releases of the touched pages
 READABLE = ('embeddenator-fs/engram/v1', SCHEMA)    # v2 added owners, hard links, fifos, devices, sparse extents, root
 
 
@@ -34,6 +37,17 @@ class Engram:
     hierarchy: dict[bytes, Sparse]        # directory prefix -> sub-engram; b'' is the root
     stats: dict = field(default_factory=dict)
     root_entry: Entry | None = None       # the source folder's own mode, owner and mtime (a lone folder source)
+    mapping: object = field(default=None, repr=False, compare=False)   # the file's mmap when loaded from one
+    unreleased: int = field(default=0, repr=False, compare=False)
+
+    def note_read(self, nbytes: int) -> None:
+        """Count bytes read through the map; past RELEASE_BYTES, drop the pages this process has touched (they
+        stay in the page cache and map again on the next read), so a large engram never fills the resident set.
+        Threads may race on the count: that only moves a release a little."""
+        self.unreleased += nbytes
+        if self.unreleased >= RELEASE_BYTES and self.mapping is not None:
+            self.unreleased = 0
+            self.mapping.madvise(mmap.MADV_DONTNEED)
 
     @property
     def root(self) -> Sparse:
@@ -50,7 +64,7 @@ class Engram:
         return {'codec': self.codec.describe(), 'files': kinds['file'], 'dirs': kinds['dir'],
                 'symlinks': kinds['symlink'], 'hardlinks': kinds['hardlink'],
                 'special': sum(kinds[k] for k in SPECIAL), 'bytes': sum(e.size for e in self.files),
-                'chunks': int(self.chunk_ids.size), 'unique_chunks': int(len(self.codebook)),
+                'chunks': int(self.chunk_ids.size), 'unique_chunks': int(self.codebook.shape[0]),
                 'corrections': len(self.corrections), 'sub_engrams': len(self.hierarchy),
                 'root_nnz': self.root.nnz, **self.stats}
 
@@ -81,7 +95,8 @@ def to_arrays(engram: Engram) -> tuple[dict[str, np.ndarray], dict]:
     arrays = {
         'manifest': np.frombuffer(json.dumps(manifest, separators=(',', ':')).encode(), dtype=np.uint8),
         'chunk_ids': engram.chunk_ids.astype('<i8'),
-        'codebook': engram.codebook.astype('<u8', copy=False),
+        'codebook': (engram.codebook if isinstance(engram.codebook, Streamed)         # rows waiting on disk
+                     else engram.codebook.astype('<u8', copy=False)),
         'digests': engram.digests.astype(np.uint8, copy=False),
         'fix_rows': np.asarray(order, dtype='<i8'),
         'fix_kinds': np.asarray([FIX_KINDS.index(engram.corrections[i].kind) for i in order], dtype=np.uint8),
@@ -150,6 +165,8 @@ def load(path) -> Engram:
         raise FsError(f'{os.fspath(path)}: cannot read the engram ({err.strerror})') from None
     _check_schema(env)
     try:
-        return from_arrays(unpack_arrays(env), env.meta)
+        engram = from_arrays(unpack_arrays(env), env.meta)
+        engram.mapping = getattr(env.payload, 'obj', None) if isinstance(env.payload, memoryview) else None
+        return engram
     except (KeyError, TypeError, ValueError, UnicodeDecodeError, FsError) as err:
         raise FormatError(env.path, 0, f'not a valid engram ({type(err).__name__}: {err})') from None

@@ -29,7 +29,7 @@ from embeddenator.fs.plan import check_entries, clashes, refuse_clashes
 from embeddenator.fs.stale import clear_staging
 from embeddenator.fs.writer import Metadata, Stage, make_staging, set_dir_metadata
 
-BLOCK_CHUNKS = 4096
+BLOCK_CHUNKS = 1024             # chunks decoded at once per thread: ~25 MB of temporaries at D = 10,000
 WRITERS = 4                     # threads writing files during extraction
 
 
@@ -40,6 +40,7 @@ def file_blocks(engram: Engram, entry: Entry, block: int = BLOCK_CHUNKS):
     the caller: never written, they stay holes).
     """
     codec, size = engram.codec, engram.codec.chunk_size
+    row_bytes = 16 * codec.half
     runs = entry.data_extents()
     if sum(codec.chunk_count(n) for _, n in runs) != entry.count:
         raise IntegrityError(f'{os.fsdecode(entry.path)}: {entry.count} chunks stored for {entry.size} bytes of '
@@ -53,6 +54,7 @@ def file_blocks(engram: Engram, entry: Entry, block: int = BLOCK_CHUNKS):
             out = decoded.reshape(-1)[:min(part.size * size, length - start * size)]
             if engram.corrections:
                 _correct(engram, entry, part, out, first - entry.first + start)
+            engram.note_read(part.size * row_bytes)     # the mapped codebook stays out of the resident set
             yield offset + start * size, out
         first += ids.size
 

@@ -17,9 +17,11 @@ import numpy as np
 from embeddenator import obs
 from embeddenator.fs.codec import ChunkCodec
 from embeddenator.fs.engram import Engram, save
+from embeddenator.fs.errors import FsError
 from embeddenator.fs.hierarchy import MAX_NNZ, build, thin
 from embeddenator.fs.manifest import Entry
 from embeddenator.fs.pool import run_units
+from embeddenator.fs.spill import RowSpill, mapped_array
 from embeddenator.fs.stale import clear_partials
 from embeddenator.fs.walk import scan
 from embeddenator.fs.worker import Piece, PieceResult, encode_batch, file_sha256
@@ -56,12 +58,16 @@ def plan(entries: list[Entry], codec: ChunkCodec, batch_bytes: int | None = None
 
 
 def _run(units: list[list[Piece]], codec: ChunkCodec, max_nnz: int, workers: int,
-         progress: Progress | None) -> list[PieceResult]:
+         progress: Progress | None, spill: RowSpill | None = None) -> list[PieceResult]:
     total = sum(p.length for u in units for p in u)
     out: list[PieceResult] = []
     done = [0]
 
     def finished(unit: list[Piece], results: list[PieceResult]) -> None:
+        if spill is not None:
+            for r in results:
+                r.spill_at = spill.add(r.rows)
+                r.rows = np.empty((len(r.rows), 2, 0), '<u8')      # only the count stays in memory
         out.extend(results)
         done[0] += sum(p.length for p in unit)
         if progress:
@@ -75,31 +81,30 @@ def _run(units: list[list[Piece]], codec: ChunkCodec, max_nnz: int, workers: int
     return out
 
 
-def _dedupe(rows: np.ndarray, digests: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Chunk table (ids into the codebook), codebook rows and digests, unique chunks in first-seen order."""
+def _dedupe(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk table (ids into the codebook) and, per codebook row, the chunk it is taken from (first-seen order)."""
     if not len(digests):
-        return np.zeros(0, np.int64), rows, digests
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     keys = np.ascontiguousarray(digests).view(f'V{digests.shape[1]}').ravel()
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     by_first = np.argsort(first, kind='stable')
     new_id = np.empty_like(by_first)
     new_id[by_first] = np.arange(by_first.size)
-    return new_id[inverse.ravel()].astype(np.int64), rows[first[by_first]], digests[first[by_first]]
+    return new_id[inverse.ravel()].astype(np.int64), first[by_first]
 
 
 def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec,
-             max_nnz: int = MAX_NNZ) -> Engram:
+             max_nnz: int = MAX_NNZ, spill: RowSpill | None = None) -> Engram:
     """Build the engram from every piece's result (deterministic: depends only on the entries and the bytes).
 
-    An entry with path b'' (a lone source folder's own metadata) becomes the engram's `root_entry`.
+    An entry with path b'' (a lone source folder's own metadata) becomes the engram's `root_entry`. With a
+    `spill`, the codebook is left on disk (a `Streamed` array, read when the engram is saved).
     """
     root_entry = next((e for e in entries if e.path == b''), None)
     results = sorted(results, key=lambda r: (r.entry, r.offset))
     by_entry: dict[int, list[PieceResult]] = {}
     for r in results:
         by_entry.setdefault(r.entry, []).append(r)
-    width = codec.half
-    rows = np.concatenate([r.rows for r in results]) if results else np.zeros((0, 2, width), '<u8')
     digests = np.concatenate([r.digests for r in results]) if results else np.zeros((0, 16), np.uint8)
     vectors, local_fixes, first = [], {}, 0
     for i, e in enumerate(entries):
@@ -117,7 +122,15 @@ def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec
             e.sha256 = file_sha256(e.source, e.size, e.extents) if e.size else hashlib.sha256(b'').hexdigest()
             vec = thin(sum((r.vector for r in parts), np.zeros(codec.dim, np.int32)), max_nnz)
         vectors.append(vec)
-    chunk_ids, codebook, unique_digests = _dedupe(rows, digests)
+    chunk_ids, keep = _dedupe(digests)
+    unique_digests = digests[keep]
+    if spill is None:
+        rows = np.concatenate([r.rows for r in results]) if results else np.zeros((0, 2, codec.half), '<u8')
+        codebook = rows[keep]
+    else:
+        where = np.concatenate([np.arange(r.spill_at, r.spill_at + len(r.rows)) for r in results]) if results \
+            else np.zeros(0, np.int64)
+        codebook = spill.streamed(where[keep])
     corrections = {int(chunk_ids[g]): fix for g, fix in local_fixes.items()}
     files = [e for e in entries if e.kind == 'file']
     tree = build([e.path for e in entries if e.kind == 'dir'], ((e.parent, v) for e, v in zip(files, vectors)),
@@ -130,13 +143,13 @@ def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec
 
 
 def ingest_entries(entries: list[Entry], codec: ChunkCodec | None = None, workers: int | None = None,
-                   max_nnz: int = MAX_NNZ, progress: Progress | None = None) -> Engram:
-    """Encode already scanned entries (their files are read now) into an engram."""
+                   max_nnz: int = MAX_NNZ, progress: Progress | None = None, spill: RowSpill | None = None) -> Engram:
+    """Encode already scanned entries (their files are read now) into an engram (codebook on disk in `spill`)."""
     codec = codec or ChunkCodec()
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     with obs.timer('fs_ingest_seconds', 'time to ingest a tree'):
-        results = _run(plan(entries, codec), codec, max_nnz, workers, progress)
-        engram = assemble(entries, results, codec, max_nnz)
+        results = _run(plan(entries, codec), codec, max_nnz, workers, progress, spill)
+        engram = assemble(entries, results, codec, max_nnz, spill)
     obs.counter('fs_ingest_bytes_total', 'bytes ingested').inc(engram.stats['bytes'])
     obs.counter('fs_ingest_files_total', 'files ingested').inc(len(engram.file_vectors))
     return engram
@@ -161,6 +174,8 @@ def ingest(sources, skip_special: bool = False, **options) -> Engram:
 def ingest_to(sources, target, skip_special: bool = False, **options) -> Engram:
     """Ingest, then write the engram atomically to `target` (untouched if anything fails).
 
+    Memory does not grow with the tree: codebook rows wait in an unnamed temporary file beside `target` until
+    the engram is written, and the returned engram's codebook is memory-mapped from `target`.
     A previous engram at `target` inside the sources is not ingested into the new one; partial engrams that a
     killed ingest left beside `target` (their owner pid is gone) are removed first.
 
@@ -180,6 +195,15 @@ def ingest_to(sources, target, skip_special: bool = False, **options) -> Engram:
     (780, True, 2, 1)
     """
     clear_partials(target)
-    engram = ingest_entries(scan(sources, exclude=[target], skip_special=skip_special), **options)
-    save(engram, target)
+    codec = options.pop('codec', None) or ChunkCodec()
+    try:
+        spill = RowSpill(os.path.dirname(os.path.abspath(target)), (2, codec.half))
+    except OSError as err:
+        raise FsError(f'{os.fspath(target)}: cannot write the engram ({err.strerror}); check the folder exists and '
+                      'is writable') from None
+    with spill:
+        engram = ingest_entries(scan(sources, exclude=[target], skip_special=skip_special), codec=codec,
+                                spill=spill, **options)
+        save(engram, target)
+    engram.codebook = mapped_array(target, 'codebook')
     return engram

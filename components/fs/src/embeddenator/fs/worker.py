@@ -35,6 +35,7 @@ class PieceResult:
     recovered: int                    # bytes right before corrections
     sha256: str | None                # whole pieces only
     vector: Sparse | np.ndarray       # whole: thinned file vector; else the int32 sum of chunk vectors
+    spill_at: int = -1                # rows moved to a RowSpill: index of the first there (rows left empty)
 
 
 def read_piece(piece: Piece) -> bytes:

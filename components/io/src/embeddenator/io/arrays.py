@@ -10,7 +10,7 @@ from typing import Mapping
 
 import numpy as np
 
-from embeddenator.io.envelope import DEFAULT_MAX_BYTES, Envelope, read_envelope, write_envelope
+from embeddenator.io.envelope import DEFAULT_MAX_BYTES, Envelope, Streamed, read_envelope, write_envelope
 from embeddenator.io.errors import FormatError
 from embeddenator.io.header import ALIGN, HEADER_SIZE, Kind, align
 from embeddenator.io.payload import array_view, check_schema, with_schema
@@ -20,9 +20,15 @@ MAX_NDIM = 8
 
 
 def pack_arrays(arrays: Mapping[str, np.ndarray]) -> tuple[list[dict], list]:
-    """Metadata entries and payload chunks (arrays and zero padding) for `arrays`, in the given order."""
+    """Metadata entries and payload chunks (arrays and zero padding) for `arrays`, in the given order; a
+    `Streamed` array stays lazy (its blocks are read when written)."""
     entries, chunks, offset = [], [], 0
     for name, arr in arrays.items():
+        if isinstance(arr, Streamed):
+            entries.append({'name': str(name), 'dtype': arr.dtype, 'shape': list(arr.shape), 'offset': offset})
+            chunks += [arr, bytes(align(arr.nbytes) - arr.nbytes)]
+            offset += align(arr.nbytes)
+            continue
         arr = np.ascontiguousarray(arr)
         arr = arr.astype(arr.dtype.newbyteorder('<')) if arr.dtype.byteorder == '>' else arr
         if arr.dtype.str not in DTYPES or arr.ndim > MAX_NDIM:
