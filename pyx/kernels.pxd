@@ -71,6 +71,12 @@ cdef extern from "topk.h" nogil:
     # SAFETY: scores holds n values, ids/out hold k <= n values.
     void krn_select_topk(const int64_t *scores, size_t n, size_t k, int64_t *ids, int64_t *out)
 
+cdef extern from "superpose.h" nogil:
+    # SAFETY: rows holds n rows of `stride` words with nw <= stride / 2; w holds n weights whose magnitudes sum
+    # below 2^31; acc holds 64 * nw int32 sums.
+    void krn_superpose(int path, const uint64_t *rows, size_t n, size_t stride, size_t nw, const int32_t *w,
+                       int32_t *acc)
+
 cdef extern from "postings.h" nogil:
     # SAFETY: pos holds n values.
     size_t krn_count_outside(const int64_t *pos, size_t n, int64_t dim)

@@ -305,22 +305,11 @@ cdef class PackedMatrix:
         acc = np.zeros(self.nw * 64, np.int32)
         cdef const int32_t[::1] ww = w
         cdef int32_t[::1] aa = acc
+        cdef int path = _path
         # SAFETY: this matrix's buffer pointer: n rows of `stride` words (class invariant), n > 0 here.
         cdef const uint64_t *base = self.base
-        cdef Py_ssize_t i, j, b, n = self.n, nw = self.nw, half = self.half, stride = self.stride
-        cdef uint64_t p, m
-        cdef int32_t wi
-        # SAFETY: base holds n rows of `stride` words (class invariant) whose planes are nw <= half words at
-        # offsets i * stride and i * stride + half; ww holds n weights; aa holds nw * 64 sums, one per bit
-        # position, none of which can overflow (the weights' magnitudes sum below 2^31, checked above).
+        # SAFETY: base holds n rows of `stride` words (class invariant) with nw <= half = stride / 2; ww holds n
+        # weights whose magnitudes sum below 2^31 (checked above); aa holds nw * 64 sums.
         with nogil:
-            for i in range(n):
-                wi = ww[i]
-                if wi == 0:
-                    continue
-                for j in range(nw):
-                    p = base[i * stride + j]
-                    m = base[i * stride + half + j]
-                    for b in range(64):
-                        aa[j * 64 + b] += wi * <int32_t>((p >> b) & 1) - wi * <int32_t>((m >> b) & 1)
+            krn_superpose(path, base, self.n, self.stride, self.nw, &ww[0], &aa[0])
         return acc[:self.dim].astype(np.int64)
