@@ -1,4 +1,4 @@
-"""Wall-clock groups for retrieval past exact search: approximate two-stage search (more groups join it here).
+"""Wall-clock groups for retrieval past exact search: approximate two-stage search and the resonator network.
 
 Each metric is a time ratio against the exact path on the same data in the same run (tasks.bench.suite.timing),
 with the recall reached stated beside it, so a change that buys speed with recall shows in the detail.
@@ -35,3 +35,36 @@ def approx() -> tuple[list[dict], str | None]:
     return [metric('approx/scan/10k', label, t['reference'], 'time ratio to the exact scan', recall=recall),
             metric('approx/inverted/10k', label, t['inverted'], 'time ratio to the exact inverted index',
                    recall=recall)], None
+
+
+RESONATOR_ROWS, RESONATOR_DIM, RESONATOR_TRIALS = 100, 10_000, 5
+
+
+def resonator() -> tuple[list[dict], str | None]:
+    """One factorisation of a bound triple by the compiled resonator against the plain numpy oracle (float32)."""
+    try:
+        import numpy as np
+        from embeddenator import vsa
+        from embeddenator.retrieval import Resonator
+    except ImportError as err:
+        return [], f'skipped: {err}'
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / 'components' / 'retrieval' / 'tests'))
+    import resonator_oracle
+    rng = np.random.default_rng(0)
+    dense = [rng.choice(np.array([-1, 1], np.int8), (RESONATOR_ROWS, RESONATOR_DIM)) for _ in range(3)]
+    res = Resonator([vsa.PackedMatrix.from_dense(d) for d in dense])
+    f32 = [d.astype(np.float32) for d in dense]
+    xs = [np.prod([d[i] for d, i in zip(dense, rng.integers(0, RESONATOR_ROWS, 3))], axis=0)
+          for _ in range(RESONATOR_TRIALS)]
+    packed = [vsa.PackedVec.from_dense(x) for x in xs]
+    t = interleaved(partial(_each, res.factorize, packed), partial(_each, partial(resonator_oracle.factorize,
+                                                                                  books=f32), xs), rounds=5)
+    return [metric('resonator/factorize/3x100', f'{RESONATOR_TRIALS} factorisations, 3 x {RESONATOR_ROWS} rows, '
+                   f'dim {RESONATOR_DIM:,}', t, 'time ratio to numpy float32')], None
+
+
+def _each(fn, items):
+    for item in items:
+        fn(item)

@@ -26,6 +26,7 @@ GROUPS = {
     'retrieval': 'Retrieval: index build and query, 10K items',
     'scan': 'Codebook scan against numpy and the measured read bandwidth',
     'approx': 'Approximate two-stage search against exact search, 10K items',
+    'resonator': 'Resonator factorisation of a bound triple against numpy',
 }
 KERNEL_GROUPS = ('vsa-ops', 'simd')
 COUNTED_PATHS = ('scalar', 'avx2')   # what valgrind can execute; AVX-512 is timed against AVX2
@@ -131,7 +132,7 @@ def run_groups(groups: list[str], marker: Path | None) -> dict:
         log('timing the codebook scan against numpy and the read bandwidth')
         found, ratios = walls.scan(vsa)
         metrics += found
-    for name, fn in (('approx', past_exact.approx),):
+    for name, fn in (('approx', past_exact.approx), ('resonator', past_exact.resonator)):
         if name in groups:
             log(f'timing {GROUPS[name].lower()}')
             found, note = fn()
