@@ -127,3 +127,52 @@ def test_setuid_and_sticky_bits_come_back_as_root(tmp_path):
     fs.extract(fs.ingest(src, workers=1), tmp_path / 'out')
     assert stat.S_IMODE(os.stat(tmp_path / 'out' / 'tool').st_mode) == 0o4755
     assert stat.S_IMODE(os.stat(tmp_path / 'out' / 'shared').st_mode) == 0o1777
+
+
+def _extract_as_nobody(engram_path, out, same_permissions):
+    """Extract in a forked child that became uid/gid 65534 with umask 022; (name -> (mode, uid)) back."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                    # the child: never returns into pytest
+        code = 1
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            os.umask(0o022)
+            fs.extract(fs.load(engram_path), out, same_permissions=same_permissions)
+            lines = [f'{n} {stat.S_IMODE(os.lstat(os.path.join(out, n)).st_mode):o} '
+                     f'{os.lstat(os.path.join(out, n)).st_uid}' for n in ('tool', 'shared')]
+            os.write(write, '\n'.join(lines).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        text = fh.read()
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    return {line.split()[0]: tuple(line.split()[1:]) for line in text.splitlines()}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to become another user')
+def test_another_user_gets_the_umask_no_setuid_and_owns_what_it_extracts(tmp_path):
+    import shutil
+    import tempfile
+    src = tmp_path / 'src'
+    (src / 'shared').mkdir(parents=True)
+    (src / 'tool').write_bytes(b'#!/bin/sh\n')
+    os.chown(src / 'tool', 1234, 1234)                           # before chmod: chown clears setuid
+    os.chmod(src / 'tool', 0o6777)
+    os.chmod(src / 'shared', 0o1777)
+    public = tempfile.mkdtemp(prefix='embeddenator-user-')        # tmp_path's parents are closed to others
+    try:
+        os.chmod(public, 0o777)
+        engram = os.path.join(public, 't.engram')
+        fs.ingest_to(src, engram, workers=1)
+        plain = _extract_as_nobody(engram, os.path.join(public, 'out'), False)
+        kept = _extract_as_nobody(engram, os.path.join(public, 'out-p'), True)
+    finally:
+        shutil.rmtree(public)
+    assert plain == {'tool': ('755', '65534'), 'shared': ('1755', '65534')}
+    assert kept == {'tool': ('6777', '65534'), 'shared': ('1777', '65534')}
