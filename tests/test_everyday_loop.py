@@ -122,7 +122,8 @@ def test_a_failing_test_fails_the_run_and_says_which(toy):
     # the run ends with the failing test's id and the report's path, not an action's repr
     edit(test, 'assert False', 'assert True')
     last = [line for line in proc.stdout.splitlines() if line.strip()][-1]
-    assert last == f'base: tests failed: components/base/tests/test_base.py::test_base; see {toy}/reports/tests/base.xml'
+    report = toy / 'reports' / 'tests' / 'base.xml'
+    assert last == f'base: tests failed: components/base/tests/test_base.py::test_base; see {report}'
     assert 'returned False' not in proc.stdout + proc.stderr
 
 

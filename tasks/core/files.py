@@ -39,12 +39,26 @@ def rel(path: Path, root: Path) -> str:
         return str(path)
 
 
+def file_mode() -> int:
+    """The mode a plain `open(path, 'w')` would give (0666 less the umask): mkstemp's own is 0600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def temporary_beside(path: Path) -> tuple[int, str]:
+    """A temporary file next to `path` (same filesystem, so os.replace is atomic) with an ordinary file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.partial')
+    os.fchmod(fd, file_mode())
+    return fd, tmp
+
+
 def replace_file(path: Path, data: str | bytes) -> None:
     """Write through a temporary file in the same folder, then os.replace: readers never see half a file, and a
     process that has the old file open (or mapped) keeps its copy."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.partial')
+    fd, tmp = temporary_beside(path)
     try:
         with os.fdopen(fd, 'wb') as fh:
             fh.write(data.encode('utf-8') if isinstance(data, str) else data)
