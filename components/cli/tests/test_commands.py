@@ -131,3 +131,18 @@ def test_progress_bar_draws_only_on_a_terminal():
         bar(50, 100)
         bar.close()
     assert '50%' in tty.getvalue() and pipe.getvalue() == ''
+
+
+def test_query_a_sharded_index_with_vectors_from_a_npy_file(tmp_path, capsys):
+    from embeddenator import vsa
+    from embeddenator.retrieval.shards import save_shards
+    rows = np.array([[1, 0, -1, 0], [0, 1, 0, 0], [1, 1, 0, -1], [0, 0, 1, 1], [-1, 0, 0, 1]], np.int8)
+    folder = save_shards(tmp_path / 'book', vsa.PackedMatrix.from_dense(rows), shards=2)
+    np.save(tmp_path / 'q.npy', rows[[2, 4]])
+    code, out, _ = run(capsys, 'query', folder, tmp_path / 'q.npy', '-k', '2', '--scheduler', 'inline', '--json')
+    assert code == OK
+    assert json.loads(out)['results'] == [[{'id': 2, 'score': 3}, {'id': 0, 'score': 1}],
+                                          [{'id': 4, 'score': 2}, {'id': 3, 'score': 1}]]
+    np.save(tmp_path / 'bad.npy', np.array([[2, 0, 0, 0]]))
+    code, _, err = run(capsys, 'query', folder, tmp_path / 'bad.npy', '--scheduler', 'inline')
+    assert code == USER_ERROR and 'only -1, 0 and +1' in err

@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('query', metavar='QUERY_FILE')
     p.add_argument('-k', type=bounded(1, MAX_K), default=5, metavar='N',
                    help=f'results of each kind, 1 to {MAX_K:,} (default 5)')
+    p.add_argument('--scheduler', default='auto', metavar='WHERE',
+                   help='for a sharded index (ENGRAM a folder, QUERY_FILE a .npy of vectors): auto, inline, local '
+                        'or a Dask scheduler address (default auto: a local cluster when dask is installed)')
     p.set_defaults(run=commands.query)
 
     p = sub.add_parser('info', parents=[common], help='what an engram holds',

@@ -65,7 +65,11 @@ def extract(args, show: bool) -> tuple[dict, list[str]]:
 
 
 def query(args, show: bool) -> tuple[dict, list[str]]:
-    """`query`: the `args.k` stored files and chunks most similar to the file `args.query`, as two tables."""
+    """`query`: the `args.k` stored files and chunks most similar to the file `args.query`, as two tables (or, for
+    a sharded index folder, the best rows for the vectors in a .npy file: cli/sharded.py)."""
+    from embeddenator.cli import sharded
+    if sharded.is_sharded(args.engram):
+        return sharded.query(args)
     engram = fs.load(args.engram)
     hits = fs.query(engram, args.query, k=args.k)
     result = {'engram': args.engram, 'query': args.query, 'k': args.k,
