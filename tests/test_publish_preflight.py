@@ -85,3 +85,10 @@ def test_dirty_paths_lists_changes_and_untracked_files(tmp_path):
     (repo / 'README.md').write_text('changed\n')
     (repo / 'new.txt').write_text('new\n')
     assert sorted(tagging.dirty_paths(repo)) == ['README.md', 'new.txt']
+
+
+def test_dirty_paths_are_verbatim_for_odd_names_and_renames(tmp_path):
+    repo = git_repo(tmp_path / 'repo')
+    git.Repo(repo).git.mv('README.md', 'read me "é".md')
+    (repo / 'ünïcode name.txt').write_text('new\n')
+    assert sorted(tagging.dirty_paths(repo)) == ['read me "é".md', 'ünïcode name.txt']

@@ -30,10 +30,21 @@ def _repo(root: Path):
 
 
 def dirty_paths(root: Path) -> list[str]:
-    """Tracked changes and untracked, not ignored, files: what a release built from HEAD would not contain."""
-    repo = _repo(root)
-    out = repo.git.status('--porcelain', '--untracked-files=all')
-    return [line[3:] for line in out.splitlines() if line.strip()]
+    """Tracked changes and untracked, not ignored, files: what a release built from HEAD would not contain.
+
+    `-z` gives each path verbatim (no quoting of spaces or non-ASCII names) and a rename's source as the next
+    NUL-separated field, which is skipped: the path that matters is the one in the work tree.
+    """
+    fields = _repo(root).git.status('--porcelain', '-z', '--untracked-files=all').split('\0')
+    paths, at = [], 0
+    while at < len(fields):
+        entry, at = fields[at], at + 1
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if entry[0] in 'RC' or entry[1] in 'RC':
+            at += 1
+    return paths
 
 
 def tagger_identity(root: Path, fallback: str | None) -> Identity:
