@@ -7,6 +7,7 @@ the dry run and the two publishes share one build, and each run shares one venv 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -58,9 +59,10 @@ def _git(root: Path, *args: str) -> None:
                    stdout=subprocess.DEVNULL)
 
 
-def _doit(root: Path, *args: str) -> subprocess.CompletedProcess:
+def _doit(root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', reg.TOKEN_ENV)}
     proc = subprocess.run([sys.executable, '-m', 'doit', *args], cwd=root, capture_output=True, text=True,
-                          env={k: v for k, v in os.environ.items() if k != 'PYTHONPATH'})
+                          env={**base, **(env or {})})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return proc
 
@@ -141,12 +143,37 @@ def test_pip_install_cli_from_the_index_gives_a_working_command(published, tmp_p
     assert proc.returncode == 0 and 'usage: embeddenator' in proc.stdout, proc.stderr
 
 
-def test_verify_published_runs_the_integration_suite_on_what_the_index_serves(published):
+@contextlib.contextmanager
+def _remote_index(root: Path, folder: Path, packages: list[Path], private_reads: bool, **settings):
+    """A pypiserver holding `packages`, configured in the copy's setup.cfg as the remote index `corp`."""
+    (folder / 'packages').mkdir(parents=True)
+    for path in packages:
+        shutil.copy2(path, folder / 'packages' / path.name)
+    setup_cfg = root / 'setup.cfg'
+    before = setup_cfg.read_text(encoding='utf-8')
+    with reg.LocalIndex(folder, private_reads=private_reads) as registry:
+        _configure(setup_cfg, {'index': 'corp', 'index-upload-url': registry.upload_url,
+                               'index-simple-url': registry.simple_url, **settings})
+        try:
+            yield registry
+        finally:
+            setup_cfg.write_text(before, encoding='utf-8')
+
+
+def test_read_only_runs_need_no_token(published, tmp_path):
+    """A dry run and verify_published against a public remote index, with no token anywhere."""
     root, _, _ = published
-    proc = subprocess.run([sys.executable, '-m', 'doit', 'verify_published'], cwd=root, capture_output=True,
-                          text=True)
+    packages = sorted((root / '.registry' / 'packages').iterdir())
+    with _remote_index(root, tmp_path / 'public', packages, private_reads=False):
+        dry = _doit(root, 'publish', '--dry-run')
+        proc = subprocess.run([sys.executable, '-m', 'doit', 'verify_published'], cwd=root, capture_output=True,
+                              text=True, env={k: v for k, v in os.environ.items() if k != reg.TOKEN_ENV})
+    data = json.loads((root / 'reports' / 'publishing' / 'dry-run' / 'publish.json').read_text())
+    assert data['verdict'] == 'pass', dry.stderr[-3000:]
+    assert {c['status'] for c in data['components']} == {'already published'}
+    assert 'publish preflight: corp answers' in dry.stderr and 'no login' in dry.stderr
     junit = root / 'reports' / 'publishing' / 'verify-published.xml'
-    assert junit.is_file(), proc.stderr[-3000:]
+    assert proc.returncode == 0 and junit.is_file(), proc.stderr[-3000:]
     suites = ET.parse(junit).getroot()
     assert sum(int(s.get('tests', 0)) for s in suites.iter('testsuite')) > 0
     log = (root / 'reports' / 'publishing' / 'verify-published.log').read_text()
@@ -154,3 +181,33 @@ def test_verify_published_runs_the_integration_suite_on_what_the_index_serves(pu
     for comp in load_workspace(root).components.values():
         assert f'{comp.import_name}: ok ({venv}' in log, comp.name   # imported from the venv, not the workspace
     assert 'verify_published:' in proc.stderr
+
+
+def _outputs(root: Path) -> bytes:
+    """Everything publishing wrote that a person or a machine reads later."""
+    files = [p for folder in ('reports', 'build') for p in (root / folder).rglob('*') if p.is_file()]
+    return b'\n'.join(p.read_bytes() for p in files)
+
+
+def test_a_private_index_gets_the_login_for_reads_and_never_shows_it(published, tmp_path):
+    """Reads need the login: cli is published to it (upload, index check, install check with pip), then a dry
+    run reads it with the login written into the URL. The password appears in no output."""
+    root, _, _ = published
+    packages = [p for p in sorted((root / '.registry' / 'packages').iterdir()) if 'embeddenator_cli' not in p.name]
+    git.Repo(root).delete_tag('embeddenator-cli-v' + load_workspace(root).components['cli'].version)
+    with _remote_index(root, tmp_path / 'private', packages, private_reads=True,
+                       **{'index-username': reg.LOCAL_USER}) as registry:
+        password = registry.password
+        first = _doit(root, 'publish', env={reg.TOKEN_ENV: password})
+        report = _report(root / 'reports' / 'publishing' / 'publish.json')
+        host = registry.simple_url.split('://', 1)[1]
+        _configure(root / 'setup.cfg', {'index-simple-url': f'http://{reg.LOCAL_USER}:{password}@{host}'})
+        dry = _doit(root, 'publish', '--dry-run')
+    assert report['cli']['status'] == 'published' and report['cli']['uploaded'], first.stderr[-3000:]
+    assert {report[n]['status'] for n in report if n != 'cli'} == {'already published'}
+    assert 'upload accepted' in first.stderr
+    dry_report = _report(root / 'reports' / 'publishing' / 'dry-run' / 'publish.json')
+    assert {c['status'] for c in dry_report.values()} == {'already published'}, dry.stderr[-3000:]
+    for text in (first.stdout, first.stderr, dry.stdout, dry.stderr):
+        assert password not in text
+    assert password.encode() not in _outputs(root)

@@ -74,12 +74,14 @@ def test_remote_index_token_comes_from_the_environment(tmp_path):
     assert reg.remote_registry(Settings(root=tmp_path)) is None
 
 
-def test_a_remote_index_without_token_names_the_variable(tmp_path, monkeypatch):
+def test_a_remote_index_without_token_reads_anonymously_and_names_the_variable_for_uploads(tmp_path, monkeypatch):
     monkeypatch.setattr(reg, '_keyring_token', lambda url, user: None)
     cfg = Settings(root=tmp_path, raw=(('index', 'corp'), ('index-simple-url', 'https://x/simple/'),
                                        ('index-upload-url', 'https://x/upload/')))
-    with pytest.raises(reg.RegistryError, match=reg.TOKEN_ENV):
-        reg.remote_registry(cfg, {})
+    remote = reg.remote_registry(cfg, {})
+    assert remote.auth is None
+    with pytest.raises(reg.RegistryError, match=f'no token to upload with; export {reg.TOKEN_ENV}'):
+        reg.upload(remote, [], tmp_path / 'upload.log')
 
 
 def test_an_index_that_is_down_is_a_clear_error(tmp_path):

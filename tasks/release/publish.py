@@ -14,16 +14,20 @@ import time
 from pathlib import Path
 
 from doit import task_params
+from doit.exceptions import TaskFailed
 
-from tasks.release import preflight, tagging
 from tasks.core.config import settings, workspace
+from tasks.core.files import replace_file
+from tasks.core.reporting import write_report
+from tasks.release import preflight, tagging
 from tasks.release.history import tag_pattern
+from tasks.release.index_api import check_reachable, check_upload_credentials
 from tasks.release.package import distributions, report_path
+from tasks.release.records import merge_record
+from tasks.release.redact import scrub, scrub_data
 from tasks.release.registry import RegistryError, open_registry, remote_registry, served_files
 from tasks.release.release import (PublishError, Release, Steps, Verifier, dry_run_release, manifest_scripts,
                                    publish_release, stamp)
-from tasks.core.files import replace_file
-from tasks.core.reporting import write_report
 from tasks.release.tagging import TagError
 from tasks.release.verify import VerifyError
 
@@ -81,7 +85,7 @@ def check_preflight(root: Path, dry_run: bool) -> tuple[list[preflight.Gate], li
         outside = [p for p in dirty if p not in inside]
         warnings.append(f'{len(outside)} changed paths outside the released files (e.g. {", ".join(outside[:3])})')
     for warning in warnings:
-        print(f'publish: warning: {warning}', file=sys.stderr)
+        print(scrub(f'publish: warning: {warning}'), file=sys.stderr)
     return gates, warnings
 
 
@@ -104,13 +108,14 @@ def publish_component(name: str, dry_run: bool, run: str) -> bool:
     comp = ws.components[name]
     record = {'component': name, 'dist': comp.dist, 'version': comp.version, 'level': comp.level, 'run': run,
               'files': [], 'status': 'failed', 'uploaded': None, 'served': None, 'verified': None, 'tag': None,
-              'error': None, 'warnings': []}
+              'error': None, 'warnings': [], 'index': cfg.get('index', 'local')}
     previous = _read_record(out, name)
     gates: list[preflight.Gate] = []
     try:
         rel = make_release(name)
         record['files'] = [{'name': n, 'sha256': d} for n, d in sorted(rel.sha256.items())]
-        verifier = Verifier(run_dir(run), ws.root / cfg.components, out / 'logs')
+        verifier = Verifier(run_dir(run), ws.root / cfg.components, out / 'logs',
+                            cfg.get('third-party-index-url', ''))
         if dry_run:
             gates, record['warnings'] = check_preflight(ws.root, dry_run)
             record.update(_dry_run(rel, verifier))
@@ -122,11 +127,10 @@ def publish_component(name: str, dry_run: bool, run: str) -> bool:
                               served_timeout=float(cfg.get('served-timeout', '120')),
                               preflight=functools.partial(check_preflight, ws.root, False))
                 record.update(publish_release(rel, registry, steps, out / 'logs' / f'{name}.log'))
-                record['index'] = registry.name
-        _carry_times(record, previous)
     except FAILURES as err:
-        record['error'] = str(err)
-        print(f'publish:{name}: {err}', file=sys.stderr)
+        record['error'] = scrub(str(err))
+        print(f'publish:{name}: {record["error"]}', file=sys.stderr)
+    record = merge_record(previous, record)
     _write_record(out, record)
     render_report(dry_run, run, gates)
     print(f'publish:{name}: {record["status"]}', file=sys.stderr)
@@ -137,21 +141,12 @@ def _dry_run(rel: Release, verifier: Verifier) -> dict:
     """Compare with the configured index when it can be reached, then install from the built files."""
     find_links = tuple(sorted({f.parent for f in (rel.wheel, *rel.sibling_wheels)}))
     try:
-        with open_registry(settings()) as registry:
-            served = served_files(registry.simple_url, rel.dist)
+        with open_registry(settings()) as registry:   # reading needs no upload token; a private index, the login
+            served = served_files(registry, rel.dist)
     except RegistryError as err:
-        print(f'dry run: the index cannot be compared ({err})', file=sys.stderr)
+        print(scrub(f'dry run: the index cannot be compared ({err})'), file=sys.stderr)
         served = {}
     return dry_run_release(rel, served, verifier, find_links)
-
-
-def _carry_times(record: dict, previous: dict | None) -> None:
-    """An already-published component keeps the times its own publish recorded (same version and files)."""
-    if record['status'] != 'already published' or not previous or previous.get('files') != record['files']:
-        return
-    for key in ('uploaded', 'served', 'verified'):
-        record[key] = record[key] or previous.get(key)
-    record['run_published'] = previous.get('run_published') or previous.get('run')
 
 
 def _record_path(out: Path, name: str) -> Path:
@@ -166,6 +161,7 @@ def _read_record(out: Path, name: str) -> dict | None:
 
 
 def _write_record(out: Path, record: dict) -> None:
+    record = scrub_data(record)
     replace_file(_record_path(out, record['component']), json.dumps(record, indent=2, sort_keys=True) + '\n')
 
 
@@ -192,8 +188,9 @@ def render_report(dry_run: bool, run: str, gates: list[preflight.Gate] | None = 
             'started': None, 'generated': stamp(), 'verdict': 'fail' if failed else 'pass',
             'summary': f'{done}/{len(rows)} components ' + ('verified from the built files' if dry_run else
                                                             'published and verified'),
-            'gates': [{**g.as_dict(), 'path': _relative(g.path, ws.root)} for g in gates], 'components': rows}
-    write_report(out / 'publish.md', 'publish.md.j2', data)
+            'gates': [{**g.as_dict(), 'path': _relative(g.path, ws.root)} for g in gates], 'components': rows,
+            'reruns': [r for r in rows if len(r.get('history') or ()) > 1]}
+    write_report(out / 'publish.md', 'publish.md.j2', scrub_data(data))
     return True
 
 
@@ -202,6 +199,31 @@ def _relative(path: str, root: Path) -> str:
         return Path(path).relative_to(root).as_posix()
     except ValueError:
         return path
+
+
+def publish_preflight(dry_run: bool) -> TaskFailed | None:
+    """The action of `publish:preflight`, before any gate: what would stop the release minutes later, now.
+
+    A publish needs the upload login (checked by an authenticated upload of nothing), a reachable index and a git
+    identity for the tags; a dry run only reads, so it needs the index's read access (none for a public index).
+    """
+    cfg = settings()
+    try:
+        registry = remote_registry(cfg)
+        if not dry_run:
+            tagging.tagger_identity(workspace().root, cfg.get('tag-identity'))
+        if registry is None:
+            print('publish preflight: the embedded index (started for the run)', file=sys.stderr)
+            return None
+        if not dry_run:
+            check_upload_credentials(registry)
+        check_reachable(registry)
+    except (RegistryError, TagError) as err:
+        return TaskFailed(scrub(f'publish preflight: {err}'))
+    login = f'user {registry.username}' if registry.password else 'no login'
+    print(f'publish preflight: {registry.name} answers at {registry.simple_url} ({login}'
+          f'{"" if dry_run else ", upload accepted"})', file=sys.stderr)
+    return None
 
 
 def finish_run(dry_run: bool, run: str) -> bool:
@@ -224,6 +246,12 @@ def task_publish(dry_run=False):
     # first: a group dict yielded after its subtasks would replace the group and lose their task_dep
     yield {'name': None, 'doc': 'publish every component in dependency order: gates, upload, wait until served, '
                                 'verify, tag'}
+    yield {
+        'name': 'preflight',   # listed before the gates in each task_dep: doit runs it first, and stops there
+        'doc': 'check the login, the index and the tag identity before the gates run',
+        'actions': [(publish_preflight, [dry_run])],
+        'uptodate': [False],
+    }
     for name, comp in ws.components.items():
         yield {
             'name': name,
@@ -233,7 +261,8 @@ def task_publish(dry_run=False):
             'file_dep': [str(report_path(name).with_suffix('.json')), *map(str, distributions(comp))],
             'targets': [str(out / 'components' / f'{name}.json')],
             'uptodate': [False],   # the index and the tags decide what is left to do, not doit's state
-            'task_dep': [*gates, *(f'{task}:{name}' for task in docs), *(f'publish:{dep}' for dep in comp.deps)],
+            'task_dep': ['publish:preflight', *gates, *(f'{task}:{name}' for task in docs),
+                         *(f'publish:{dep}' for dep in comp.deps)],
             'clean': True,
         }
     yield {

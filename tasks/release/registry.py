@@ -6,8 +6,10 @@ stopped when the `with` block ends, at interpreter exit (atexit), when its paren
 run killed before any of that leaves a pidfile that the next start uses to clean the orphan up.
 
 A remote index is `[embeddenator] index-upload-url` / `index-simple-url`; its token comes from the environment
-(`index-token-env`, default EMBEDDENATOR_INDEX_TOKEN) or the keyring, and is only ever passed to twine through
-its environment, so it cannot appear on a command line, in a log or in a report.
+(`index-token-env`, default EMBEDDENATOR_INDEX_TOKEN), the keyring, or the URLs' `user:password@`. It is only
+ever passed to twine and pip through their environments (a netrc file for pip), never on a command line, and
+every message, log line and report field goes through `tasks.redact`. Reading needs it only when the index is
+private; uploading always does.
 """
 from __future__ import annotations
 
@@ -16,53 +18,30 @@ import contextlib
 import ctypes
 import hashlib
 import os
+import re
 import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 import warnings
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
-from packaging.utils import canonicalize_name
-
 from tasks.core.config import Settings
+from tasks.release.index_api import (TOKEN_ENV, Registry, RegistryError, served_files,  # noqa: F401
+                                     split_userinfo, wait_until_served)
+from tasks.release.redact import remember, scrub, strip_ansi
 
 LOCAL_USER = 'embeddenator'
-TOKEN_ENV = 'EMBEDDENATOR_INDEX_TOKEN'
 _PR_SET_PDEATHSIG = 1
 
 
-class RegistryError(Exception):
-    """The index cannot be started, reached, uploaded to, or does not serve what was uploaded."""
-
-
-@dataclass(frozen=True)
-class Registry:
-    name: str                   # 'local' or the configured index name, for reports
-    upload_url: str             # twine --repository-url
-    simple_url: str             # PEP 503 simple API root, for pip --index-url and polling
-    username: str = ''
-    password: str = field(default='', repr=False)   # never printed: repr hides it, reports use `redact`
-    local: bool = False
-
-    def redact(self, text: str) -> str:
-        """`text` with the password (if any) replaced, for everything that is written or printed."""
-        return text.replace(self.password, '***') if self.password else text
-
-
 def sha256_file(path: Path | str) -> str:
-    digest = hashlib.sha256()
     with open(path, 'rb') as fh:
-        for block in iter(lambda: fh.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, 'sha256').hexdigest()
 
 
 # ---------------------------------------------------------------- configuration
@@ -72,7 +51,12 @@ def registry_dir(cfg: Settings) -> Path:
 
 
 def remote_registry(cfg: Settings, environ: Mapping[str, str] = os.environ) -> Registry | None:
-    """The remote index configured in setup.cfg, or None for the embedded local one."""
+    """The remote index configured in setup.cfg, or None for the embedded local one.
+
+    Its credentials are optional here: reading a public index needs none, a private one the same login as the
+    upload. They come from the token variable, else the keyring, else the `user:password@` of the URLs (which are
+    then used without it). Uploading without a token fails in `check_upload_credentials`, before any gate runs.
+    """
     name = cfg.get('index', 'local')
     if name == 'local':
         return None
@@ -80,14 +64,14 @@ def remote_registry(cfg: Settings, environ: Mapping[str, str] = os.environ) -> R
     if not upload or not simple:
         raise RegistryError(f'setup.cfg: [embeddenator] index = {name} needs index-upload-url and index-simple-url '
                             f'(e.g. https://test.pypi.org/legacy/ and https://test.pypi.org/simple/)')
-    user = cfg.get('index-username', '__token__')
+    upload, upload_user, upload_password = split_userinfo(upload)
+    simple, simple_user, simple_password = split_userinfo(simple)
+    user = cfg.get('index-username') or upload_user or simple_user or '__token__'
     env_name = cfg.get('index-token-env', TOKEN_ENV)
-    token = environ.get(env_name) or _keyring_token(upload, user)
-    if not token:
-        raise RegistryError(f'setup.cfg: [embeddenator] index = {name}: no token; export {env_name}=<token> or store '
-                            f'it with `keyring set {upload} {user}`')
+    token = environ.get(env_name) or _keyring_token(upload, user) or upload_password or simple_password
+    remember(token)
     return Registry(name=name, upload_url=upload, simple_url=simple.rstrip('/') + '/', username=user,
-                    password=token)
+                    password=token or '', token_env=env_name)
 
 
 def _keyring_token(url: str, user: str) -> str | None:
@@ -122,8 +106,9 @@ class LocalIndex:
     dead counts as an orphan.
     """
 
-    def __init__(self, folder: Path | str, timeout: float = 30.0):
+    def __init__(self, folder: Path | str, timeout: float = 30.0, private_reads: bool = False):
         self.folder = Path(folder)
+        self.private_reads = private_reads   # like a company index: listing and downloads need the login too
         self.packages = self.folder / 'packages'
         self.log = self.folder / 'server.log'
         self.timeout = timeout
@@ -137,9 +122,10 @@ class LocalIndex:
         port = free_port()
         htpasswd = self.folder / f'htpasswd-{port}'
         _write_htpasswd(htpasswd, LOCAL_USER, password)
-        cmd = [sys.executable, '-m', 'pypiserver', 'run', '-p', str(port), '-i', '127.0.0.1',
-               '-a', 'update', '-P', str(htpasswd), '--disable-fallback', '--backend', 'simple-dir',
-               '--hash-algo', 'sha256', str(self.packages)]
+        protected = 'update,download,list' if self.private_reads else 'update'
+        cmd = [sys.executable, '-m', 'pypiserver', 'run', '-p', str(port), '-i', '127.0.0.1', '-a', protected,
+               '-P', str(htpasswd), '--disable-fallback', '--backend', 'simple-dir', '--hash-algo', 'sha256',
+               str(self.packages)]
         with open(self.log, 'ab') as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          preexec_fn=_die_with_parent)
@@ -259,72 +245,33 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float, log: Path) -
     raise RegistryError(f'the local index did not answer {url} within {timeout:.0f} s; see {log}')
 
 
-# ---------------------------------------------------------------- the simple API
-
-class _Links(HTMLParser):
-    """Collects `<a href=".../file#sha256=...">file</a>` of a PEP 503 project page."""
-
-    def __init__(self):
-        super().__init__()
-        self.files: dict[str, str] = {}
-
-    def handle_starttag(self, tag, attrs):
-        href = dict(attrs).get('href') or ''
-        if tag == 'a' and '#' in href:
-            url, _, fragment = href.partition('#')
-            algo, _, digest = fragment.partition('=')
-            if algo == 'sha256':
-                self.files[url.rsplit('/', 1)[-1]] = digest
-
-
-def served_files(simple_url: str, dist: str, timeout: float = 10.0) -> dict[str, str]:
-    """File name -> SHA-256 the index serves for `dist` now (bypassing caches); {} if it has no such project."""
-    url = f'{simple_url.rstrip("/")}/{canonicalize_name(dist)}/'
-    request = urllib.request.Request(url, headers={'Cache-Control': 'no-cache', 'Pragma': 'no-cache',
-                                                   'Accept': 'text/html'})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            page = resp.read().decode('utf-8', errors='replace')
-    except urllib.error.HTTPError as err:
-        if err.code == 404:
-            return {}
-        raise RegistryError(f'{url}: the index answered HTTP {err.code}; check index-simple-url in setup.cfg') from None
-    except (urllib.error.URLError, OSError) as err:
-        raise RegistryError(f'{url}: the index is unreachable ({getattr(err, "reason", err)}); start it or fix '
-                            f'index-simple-url in setup.cfg') from None
-    parser = _Links()
-    parser.feed(page)
-    return parser.files
-
-
-def wait_until_served(simple_url: str, dist: str, expected: Mapping[str, str], timeout: float = 120.0,
-                      interval: float = 0.5) -> float:
-    """Poll until the index serves every expected file with its SHA-256; return when (epoch s). Times out clearly."""
-    deadline = time.monotonic() + timeout
-    missing: list[str] = list(expected)
-    while True:
-        with contextlib.suppress(RegistryError):
-            served = served_files(simple_url, dist)
-            missing = [name for name, digest in expected.items() if served.get(name) != digest]
-            if not missing:
-                return time.time()
-        if time.monotonic() >= deadline:
-            raise RegistryError(f'{simple_url}: {dist} still does not serve {", ".join(missing)} with the uploaded '
-                                f'SHA-256 after {timeout:.0f} s; check the index, then run `doit publish` again')
-        time.sleep(interval)
-
-
 def upload(registry: Registry, files: Iterable[Path], log: Path) -> None:
     """twine upload; the credentials go through twine's environment only, and the log is redacted."""
+    if not registry.password:
+        raise RegistryError(f'index {registry.name}: no token to upload with; export {registry.token_env}=<token>')
     files = [str(f) for f in files]
     env = {**os.environ, 'TWINE_USERNAME': registry.username, 'TWINE_PASSWORD': registry.password,
-           'TWINE_NON_INTERACTIVE': '1'}
+           'TWINE_NON_INTERACTIVE': '1', 'NO_COLOR': '1', 'TERM': 'dumb'}
     cmd = [sys.executable, '-m', 'twine', 'upload', '--non-interactive', '--disable-progress-bar',
            '--repository-url', registry.upload_url, *files]
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = scrub(proc.stdout)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, 'a', encoding='utf-8') as fh:
-        fh.write(registry.redact(proc.stdout))
+        fh.write(output)
     if proc.returncode != 0:
-        last = registry.redact(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else 'no output')
-        raise RegistryError(f'{registry.upload_url}: twine upload refused ({last}); see {log}')
+        raise RegistryError(upload_failure(registry, output, log))
+
+
+def upload_failure(registry: Registry, output: str, log: Path) -> str:
+    """One line from twine's failed output: the status and what to check, not its last wrapped line."""
+    text = ' '.join(strip_ansi(output).split())
+    match = re.search(r'HTTPError: (\d{3})\b[^:]*?(?: from (\S+))?(?: |$)(.*)', text)
+    if match and match[1] in ('401', '403'):
+        return f'{registry.refused(int(match[1]), registry.upload_url)}; see {log}'
+    if match:
+        detail = match[3].strip()[:300]
+        return f'HTTP {match[1]} from {registry.upload_url}: twine upload refused{": " + detail if detail else ""}; ' \
+               f'see {log}'
+    error = next((line.strip() for line in strip_ansi(output).splitlines() if 'ERROR' in line), '')
+    return f'{registry.upload_url}: twine upload failed ({" ".join(error.split())[:300] or "no output"}); see {log}'

@@ -67,6 +67,7 @@ class Verifier:
     folder: Path                 # the run's folder: venv/ and the lock live here
     forbidden_root: Path         # the workspace's components: an import from there is a failure
     log_dir: Path
+    third_party_index: str = ''  # `[embeddenator] third-party-index-url`; empty: pip's default index
 
     def python(self) -> Path:
         venv_dir = self.folder / 'venv'
@@ -84,10 +85,13 @@ class Verifier:
             requirements = [r for w in (rel.wheel, *rel.sibling_wheels) for r in verify.wheel_requirements(w)]
             third = verify.third_party(requirements, [*rel.siblings, rel.dist])
             if third:
-                verify.pip_install(python, third, log)
-            source = (['--no-cache-dir', '--index-url', registry.simple_url] if registry is not None else
-                      ['--no-index', *(f'--find-links={p}' for p in find_links)])
-            verify.pip_install(python, [*source, f'{rel.dist}=={rel.version}'], log)
+                index = ['--index-url', self.third_party_index] if self.third_party_index else []
+                verify.pip_install(python, [*index, *third], log)
+            pin = f'{rel.dist}=={rel.version}'
+            if registry is not None:
+                verify.install_from_index(python, registry, [pin], log)
+            else:
+                verify.pip_install(python, ['--no-index', *(f'--find-links={p}' for p in find_links), pin], log)
             verify.smoke(python, rel.import_name, rel.modules, {**rel.siblings, rel.dist: rel.version},
                          rel.scripts, log, self.forbidden_root)
 
@@ -103,7 +107,7 @@ class Steps:
     identity: tagging.Identity | None
     verifier: Callable[[Release, Registry], None]
     upload: Callable[[Registry, list[Path], Path], None] = reg.upload
-    served: Callable[[str, str], dict] = reg.served_files
+    served: Callable[[Registry, str], dict] = reg.served_files
     wait: Callable[..., float] = reg.wait_until_served
     served_timeout: float = 120.0
     preflight: Callable[[], object] | None = None   # raises PublishError when a release must not start
@@ -126,7 +130,7 @@ def compare_with_index(rel: Release, served: dict) -> tuple[list[str], list[str]
 
 def publish_release(rel: Release, registry: Registry, steps: Steps, log: Path) -> dict:
     """Upload what the index lacks, wait until it is served, verify, tag; returns the report record."""
-    missing, conflicts = compare_with_index(rel, steps.served(registry.simple_url, rel.dist))
+    missing, conflicts = compare_with_index(rel, steps.served(registry, rel.dist))
     if conflicts:
         raise PublishError(f'{rel.dist} {rel.version}: {", ".join(conflicts)} already on {registry.name} with other '
                            f'content; a published version is immutable: bump the version (doit bump) and publish')
@@ -140,7 +144,7 @@ def publish_release(rel: Release, registry: Registry, steps: Steps, log: Path) -
     if missing:
         steps.upload(registry, [f for f in rel.files if f.name in missing], log)
         record['uploaded'] = stamp()
-    record['served'] = stamp(steps.wait(registry.simple_url, rel.dist, rel.sha256, timeout=steps.served_timeout))
+    record['served'] = stamp(steps.wait(registry, rel.dist, rel.sha256, timeout=steps.served_timeout))
     steps.verifier(rel, registry)
     record['verified'] = stamp()
     if not tagged:

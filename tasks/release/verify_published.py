@@ -15,8 +15,9 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from tasks.release import verify
 from tasks.core.config import settings, workspace
+from tasks.release import verify
+from tasks.release.redact import scrub
 from tasks.release.registry import RegistryError, open_registry, served_files
 from tasks.release.verify import VerifyError
 
@@ -47,20 +48,22 @@ def verify_published() -> bool:
     log.unlink(missing_ok=True)
     try:
         python = verify.create_venv(folder / 'venv')
-        verify.pip_install(python, [*manifest_requirements(), *test_tool_requirements(ws.root / 'setup.cfg')], log)
-        with open_registry(cfg) as registry:
+        third = cfg.get('third-party-index-url', '')
+        verify.pip_install(python, [*(['--index-url', third] if third else []), *manifest_requirements(),
+                                    *test_tool_requirements(ws.root / 'setup.cfg')], log)
+        with open_registry(cfg) as registry:   # reads only: a public index needs no login, a private one its login
             missing = [f'{c.dist} {c.version}' for c in ws.components.values() if not any(
-                f'-{c.version}' in name for name in served_files(registry.simple_url, c.dist))]
+                f'-{c.version}' in name for name in served_files(registry, c.dist))]
             if missing:
                 raise RegistryError(f'{registry.simple_url}: {", ".join(missing)} not on the index; run '
                                     f'`doit publish` first')
-            pins = [f'{c.dist}=={c.version}' for c in ws.components.values()]
-            verify.pip_install(python, ['--no-cache-dir', '--index-url', registry.simple_url, *pins], log)
+            verify.install_from_index(python, registry, [f'{c.dist}=={c.version}' for c in ws.components.values()],
+                                      log)
         for comp in ws.components.values():
             verify.smoke(python, comp.import_name, [e.name for e in comp.extensions], {comp.dist: comp.version},
                          [], log, ws.root / cfg.components)
     except (RegistryError, VerifyError) as err:
-        print(f'verify_published: {err}', file=sys.stderr)
+        print(scrub(f'verify_published: {err}'), file=sys.stderr)
         return False
     suite = folder / 'integration'
     shutil.copytree(ws.root / 'tests' / 'integration', suite, ignore=shutil.ignore_patterns('__pycache__'))
@@ -69,9 +72,10 @@ def verify_published() -> bool:
     proc = subprocess.run([str(python), '-I', '-m', 'pytest', str(suite), '-q', '-p', 'no:cacheprovider',
                            f'--junitxml={junit}', '-c', str(folder / 'pytest.ini')], cwd=folder,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = scrub(proc.stdout)
     with open(log, 'a', encoding='utf-8') as fh:
-        fh.write(proc.stdout)
-    summary = (proc.stdout.strip().splitlines() or ['no output'])[-1]
+        fh.write(output)
+    summary = (output.strip().splitlines() or ['no output'])[-1]
     print(f'verify_published: {summary} (installed from the index; log {log})', file=sys.stderr)
     return proc.returncode == 0
 
