@@ -24,7 +24,7 @@ import numpy as np
 
 from embeddenator import io, vsa
 
-__all__ = ['ShardedIndex', 'save_shards']
+__all__ = ['ShardedIndex', 'save_shards', 'write_shards']
 
 MANIFEST, IDS = 'shards.edn', 'ids.edn'
 SCHEMA = {MANIFEST: 'embeddenator.retrieval.shards/1', IDS: 'embeddenator.retrieval.shard-ids/1',
@@ -61,18 +61,33 @@ def save_shards(folder, source, shards: int = 2, ids=None) -> Path:
     if n and np.any(np.diff(ids) < 0):         # rows in id order, so every shard's tie order is the id order
         order = np.argsort(ids, kind='stable')
         ids, words = ids[order], np.ascontiguousarray(words.reshape(n, stride)[order]).reshape(-1)
+    bounds = np.linspace(0, n, shards + 1).astype(int)
+    parts = (vsa.PackedMatrix.from_buffer(matrix.dim, int(r1 - r0), words[r0 * stride:r1 * stride], check=False)
+             for r0, r1 in zip(bounds[:-1], bounds[1:]))
+    return write_shards(folder, parts, ids, dim=matrix.dim)
+
+
+def write_shards(folder, parts, ids=None, dim: int | None = None) -> Path:
+    """Write consecutive runs of rows (an iterable of vsa.PackedMatrix, one per shard, made one at a time if
+    need be: a codebook larger than memory) into `folder`; `ids` must increase (default 0, 1, ...)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    generation, bounds = uuid.uuid4().hex, np.linspace(0, n, shards + 1).astype(int)
-    listed = []
-    for s, (r0, r1) in enumerate(zip(bounds[:-1], bounds[1:])):
-        name = f'shard-{s:05d}.edn'
-        io.write_packed(folder / name, matrix.dim, words[r0 * stride:r1 * stride], n=int(r1 - r0),
-                        row_words=stride, schema=SCHEMA['shard'],
-                        extra={'first': int(r0), 'generation': generation})
-        listed.append({'file': name, 'first': int(r0), 'n': int(r1 - r0)})
+    generation, listed, first = uuid.uuid4().hex, [], 0
+    for s, part in enumerate(parts):
+        if dim is not None and part.dim != dim:
+            raise ValueError(f'shard {s} has dim {part.dim}, expected {dim}')
+        dim, name = part.dim, f'shard-{s:05d}.edn'
+        io.write_packed(folder / name, part.dim, part.words[:len(part) * part.stride], n=len(part),
+                        row_words=part.stride, schema=SCHEMA['shard'], extra={'first': first, 'generation': generation})
+        listed.append({'file': name, 'first': first, 'n': len(part)})
+        first += len(part)
+    if dim is None:
+        raise ValueError('write_shards needs at least one shard (or a dim)')
+    ids = np.arange(first, dtype=np.int64) if ids is None else np.asarray(ids, np.int64)
+    if ids.shape != (first,) or (first and (ids.min() < 0 or np.any(np.diff(ids) <= 0))):
+        raise ValueError(f'ids must be {first} increasing non-negative integers')
     io.write_arrays(folder / IDS, {'ids': ids}, schema=SCHEMA[IDS], extra={'generation': generation})
-    io.write_json(folder / MANIFEST, {'dim': matrix.dim, 'n': n, 'generation': generation, 'shards': listed},
+    io.write_json(folder / MANIFEST, {'dim': dim, 'n': first, 'generation': generation, 'shards': listed},
                   schema=SCHEMA[MANIFEST])
     return folder
 
@@ -196,5 +211,7 @@ def _connect(scheduler):
     if scheduler in ('auto', 'local'):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host='127.0.0.1',
                                dashboard_address=None)
-        return Client(cluster), cluster
+        client = Client(cluster)
+        client.run(vsa.set_num_threads, 1)      # one worker per core: the kernels' own threads would oversubscribe
+        return client, cluster
     return Client(scheduler), None
