@@ -1,4 +1,4 @@
-"""Wall-clock groups for retrieval past exact search: approximate two-stage search and the resonator network.
+"""Wall-clock groups for retrieval past exact search: approximate two-stage search, resonator, Dask shards.
 
 Each metric is a time ratio against the exact path on the same data in the same run (tasks.bench.suite.timing),
 with the recall reached stated beside it, so a change that buys speed with recall shows in the detail.
@@ -68,3 +68,24 @@ def resonator() -> tuple[list[dict], str | None]:
 def _each(fn, items):
     for item in items:
         fn(item)
+
+
+SHARD_ROWS, SHARD_COUNT, SHARD_QUERIES = 40_000, 4, 16
+
+
+def shards() -> tuple[list[dict], str | None]:
+    """A batch of queries over shards on a LocalCluster of 2 worker processes against one in-process scan."""
+    try:
+        from embeddenator import vsa
+        from embeddenator.retrieval.shards import ShardedIndex, save_shards
+        from dask import distributed  # noqa: F401  (the optional extra)
+    except ImportError as err:
+        return [], f'skipped: {err}'
+    import tempfile
+    book = vsa.PackedMatrix.from_vectors([vsa.random(seed=i) for i in range(SHARD_ROWS)])
+    queries = [vsa.random(seed=10**8 + i) for i in range(SHARD_QUERIES)]
+    with tempfile.TemporaryDirectory() as tmp, ShardedIndex(save_shards(tmp, book, SHARD_COUNT), 'local') as index:
+        index.query_batch(queries[:1], 10)           # each worker opens its shards once
+        t = interleaved(partial(index.query_batch, queries, 10), partial(book.top_k_batch, queries, 10), rounds=5)
+    return [metric('shards/query/40k', f'{SHARD_QUERIES} queries, {SHARD_ROWS:,} rows in {SHARD_COUNT} shards on '
+                   '2 Dask workers', t, 'time ratio to one in-process scan')], None

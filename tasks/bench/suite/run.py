@@ -27,6 +27,7 @@ GROUPS = {
     'scan': 'Codebook scan against numpy and the measured read bandwidth',
     'approx': 'Approximate two-stage search against exact search, 10K items',
     'resonator': 'Resonator factorisation of a bound triple against numpy',
+    'shards': 'Sharded search on a local Dask cluster against one in-process scan',
 }
 KERNEL_GROUPS = ('vsa-ops', 'simd')
 COUNTED_PATHS = ('scalar', 'avx2')   # what valgrind can execute; AVX-512 is timed against AVX2
@@ -132,7 +133,7 @@ def run_groups(groups: list[str], marker: Path | None) -> dict:
         log('timing the codebook scan against numpy and the read bandwidth')
         found, ratios = walls.scan(vsa)
         metrics += found
-    for name, fn in (('approx', past_exact.approx), ('resonator', past_exact.resonator)):
+    for name, fn in (('approx', past_exact.approx), ('resonator', past_exact.resonator), ('shards', past_exact.shards)):
         if name in groups:
             log(f'timing {GROUPS[name].lower()}')
             found, note = fn()
