@@ -8,7 +8,7 @@ import pytest
 import numpy as np
 
 from embeddenator import io
-from embeddenator.cli.__main__ import DATA_ERROR, OK, USER_ERROR, build_parser, main
+from embeddenator.cli.__main__ import OK, USER_ERROR, build_parser, main
 
 
 @pytest.fixture

@@ -54,12 +54,14 @@ class ParentCache:
         self.base_fd, self.rel, self.fd = base_fd, None, -1
 
     def get(self, rel: bytes) -> int:
+        """The descriptor of folder `rel` (opened through descriptors, never following a link); owned here."""
         if rel != self.rel:
             self.close()
             self.fd, self.rel = open_dir(self.base_fd, rel), rel
         return self.fd
 
     def close(self) -> None:
+        """Close the descriptor held, if any."""
         if self.fd >= 0:
             os.close(self.fd)
         self.fd, self.rel = -1, None

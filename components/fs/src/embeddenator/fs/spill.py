@@ -56,6 +56,7 @@ class RowSpill:
         return Streamed(self.dtype.str, (len(order), *self.row_shape), blocks)
 
     def close(self) -> None:
+        """Close (and so delete) the temporary file."""
         self.file.close()
 
     def __enter__(self):

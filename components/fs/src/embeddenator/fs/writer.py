@@ -40,10 +40,12 @@ class Metadata:
 
     @classmethod
     def for_this_process(cls, same_permissions: bool = False, same_owner: bool | None = None) -> 'Metadata':
+        """The rules for this process: its euid and umask; owners restored by default only as root."""
         euid = os.geteuid()
         return cls(euid, current_umask(), same_permissions, euid == 0 if same_owner is None else same_owner)
 
     def mode(self, entry: Entry) -> int:
+        """The permission bits to give `entry` (see `modes.restored_mode`)."""
         return restored_mode(entry.mode, self.euid, self.umask, self.same_permissions)
 
     def owns(self, entry: Entry) -> bool:
