@@ -2,7 +2,8 @@
 
 The same algorithm as embeddenator.retrieval.resonator, on dense arrays: start from each codebook's superposition,
 update each factor in turn (unbind the others, similarities, weighted superposition, sign); after each sweep stop
-if the rows of largest |similarity| bound together are x; else go on until a sweep changes nothing or the limit,
+if the rows of largest |similarity| bound together are x; restart from random-sign superpositions every
+`restart_every` sweeps; else go on until a sweep changes nothing between restarts or the limit,
 and read each factor out as its codebook row of largest |similarity| to its estimate (ties: the lower row).
 """
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def factorize(x: np.ndarray, books: list[np.ndarray], max_iterations: int = 30) -> tuple[tuple[int, ...], int, bool]:
+def factorize(x: np.ndarray, books: list[np.ndarray], max_iterations: int = 30,
+              restart_every: int | None = 10) -> tuple[tuple[int, ...], int, bool]:
     """(indices, sweeps used, converged) for a dense x and dense codebooks (rows are codebook vectors).
 
     Any numeric dtype works; the sums stay exact in float32 up to 2^24 (rows x dim below 16.7 million)."""
@@ -29,6 +31,9 @@ def factorize(x: np.ndarray, books: list[np.ndarray], max_iterations: int = 30) 
             est[f] = new
         if np.array_equal(np.prod([b[i] for b, i in zip(books, guess)], axis=0), x):
             return tuple(guess), sweep, True
-        if not changed:
+        if restart_every and sweep % restart_every == 0 and sweep < max_iterations:
+            rng = np.random.default_rng(sweep // restart_every)
+            est = [np.sign(rng.choice(np.array([-1, 1]), len(b)).astype(b.dtype) @ b) for b in books]
+        elif not changed:
             break
     return tuple(int(np.argmax(np.abs(b @ e))) for b, e in zip(books, est)), sweep, False

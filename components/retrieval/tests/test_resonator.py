@@ -54,3 +54,16 @@ def test_bad_input_is_named():
         Resonator([book, book]).factorize(vsa.random(32, 32, seed=1))
     with pytest.raises(ValueError, match='max_iterations'):
         Resonator([book, book]).factorize(vsa.random(64, 64, seed=1), max_iterations=0)
+
+
+@pytest.mark.parametrize('restart_every', [1, 3, None])
+def test_restarts_follow_the_oracle(restart_every):
+    rng = np.random.default_rng(11)
+    dense = codebooks(rng, (25, 25, 25), 1500)
+    resonator = Resonator([vsa.PackedMatrix.from_dense(d) for d in dense])
+    for _ in range(4):
+        x = np.prod([d[int(i)].astype(np.int64) for d, i in zip(dense, rng.integers(0, 25, 3))], axis=0)
+        got = resonator.factorize(vsa.PackedVec.from_dense(x), 12, restart_every)
+        want = resonator_oracle.factorize(x.astype(np.float32), [d.astype(np.float32) for d in dense], 12,
+                                          restart_every)
+        assert (got.indices, got.iterations, got.converged) == want

@@ -9,10 +9,14 @@ starting from the superposition of the factor's whole codebook, and updates each
     a_hat  = sign(codebook.T @ s)                       cleanup: the rows superposed, weighted by similarity
 
 After each sweep the guess (per factor, the row of largest |s|) is checked: when the guessed rows bound together
-are exactly x the factorisation is proven and returned (`converged`). Otherwise the sweeps go on until one changes
-no estimate (a fixed point that explains nothing) or the iteration limit; the rows nearest the estimates are then
-returned unproven. |s|, not s: x = a * b * c is also (-a) * (-b) * c, so the network settles as often on a pair
-of negated factors as on the factors themselves (read out by the largest signed similarity, a third of the
+are exactly x the factorisation is proven and returned (`converged`). Otherwise the sweeps go on, starting again
+from random-sign superpositions after every `restart_every` sweeps without an answer (most answers come within
+10 sweeps; a run still circling at 10 rarely finds it soon: at 3 x 100 rows, D = 10,000 restarts every 10 sweeps
+took the trials recovered within 30 from 96% to about 98%), until the iteration limit or a sweep that changes
+nothing between restarts; the rows nearest the estimates are then returned unproven.
+
+|s|, not s: x = a * b * c is also (-a) * (-b) * c, so the network settles as often on a pair of negated factors as
+on the factors themselves (read out by the largest signed similarity, a third of the
 trials at 3 x 100 rows, D = 10,000 came back wrong for that reason alone).
 
 Every step runs in the vsa kernels: `bind` on packed vectors, `PackedMatrix.dot_rows` for the similarities (one
@@ -68,10 +72,13 @@ class Resonator:
         self._rows = [np.arange(len(book))[None, :] for book in self.codebooks]
         self._start = [self._signed(book.weighted_sum(np.ones(len(book), np.int64))) for book in self.codebooks]
 
-    def factorize(self, x, max_iterations: int = 30) -> Factorization:
-        """Factorise `x` (any vsa vector of the codebooks' dimension) in at most `max_iterations` sweeps."""
+    def factorize(self, x, max_iterations: int = 30, restart_every: int | None = 10) -> Factorization:
+        """Factorise `x` (any vsa vector of the codebooks' dimension) in at most `max_iterations` sweeps,
+        starting afresh after every `restart_every` sweeps without an answer (None: never)."""
         if max_iterations < 1:
             raise ValueError(f'max_iterations must be >= 1, got {max_iterations}')
+        if restart_every is not None and restart_every < 1:
+            raise ValueError(f'restart_every must be >= 1 or None, got {restart_every}')
         x = x if isinstance(x, vsa.PackedVec) else x.to_packed()
         if x.dim != self.dim:
             raise ValueError(f'x has dim {x.dim}, the codebooks {self.dim}')
@@ -90,10 +97,19 @@ class Resonator:
                 est[f] = new
             if self._explains(x, guess):
                 return Factorization(tuple(guess), sweep, True)
-            if not changed:
+            if restart_every and sweep % restart_every == 0 and sweep < max_iterations:
+                est = self.restart(sweep // restart_every)
+            elif not changed:
                 break
         found = (np.abs(book.dot_rows([e], rows)[0]) for book, e, rows in zip(self.codebooks, est, self._rows))
         return Factorization(tuple(int(np.argmax(a)) for a in found), sweep, False)
+
+    def restart(self, n: int) -> list:
+        """The estimates of restart `n`: each codebook superposed with random signs (numpy's generator seeded n,
+        drawn codebook after codebook), so a run that is circling starts again elsewhere, reproducibly."""
+        rng = np.random.default_rng(n)
+        return [self._signed(book.weighted_sum(rng.choice(np.array([-1, 1]), len(book))))
+                for book in self.codebooks]
 
     def _explains(self, x, guess) -> bool:
         """Whether the guessed rows bound together are exactly x."""
