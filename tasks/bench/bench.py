@@ -26,7 +26,7 @@ from tasks.core.files import source_files
 from tasks.core.uptodate import lazy_config_changed
 
 SLOWDOWN_ENV = 'EMBEDDENATOR_BENCH_SLOWDOWN'   # a test of the gate: see tasks/bench/suite/cases.py
-ALL_GROUPS = 'vsa-ops,simd,hier-scale,hier-query,retrieval,scan'
+ALL_GROUPS = 'vsa-ops,simd,hier-scale,hier-query,retrieval,scan,approx,resonator,shards'
 
 
 def paths() -> dict[str, Path]:

@@ -42,16 +42,16 @@ RESONATOR_ROWS, RESONATOR_DIM, RESONATOR_TRIALS = 100, 10_000, 5
 
 def resonator() -> tuple[list[dict], str | None]:
     """One factorisation of a bound triple by the compiled resonator against the plain numpy oracle (float32)."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / 'components' / 'retrieval' / 'tests'))
     try:
         import numpy as np
+        import resonator_oracle             # the plain numpy resonator the tests check against
         from embeddenator import vsa
         from embeddenator.retrieval import Resonator
     except ImportError as err:
         return [], f'skipped: {err}'
-    import sys
-    from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / 'components' / 'retrieval' / 'tests'))
-    import resonator_oracle
     rng = np.random.default_rng(0)
     dense = [rng.choice(np.array([-1, 1], np.int8), (RESONATOR_ROWS, RESONATOR_DIM)) for _ in range(3)]
     res = Resonator([vsa.PackedMatrix.from_dense(d) for d in dense])
