@@ -13,7 +13,7 @@ library folder and compiled extensions): a few thousand files, about 50 MB. Meas
   bytes, reference 3,400%), and the fraction of bytes right before corrections;
 - the hierarchy builder over 10^4 / 10^5 / 10^6 synthetic items (200 non-zeros each, 1,024 directories);
 - peak RSS of `embeddenator ingest` and `embeddenator extract` run as child processes (each measured with
-  `os.wait4`, which covers the child and the workers it waited for), on the same tree and, with
+  `os.wait4` from a small launcher, which covers the child and the workers it waited for), on the same tree and, with
   `--memory-tree-mb N`, on a generated mixed tree of about N MB (large random files, a sparse file, many small
   files): the issue's bound is 300 MB for a 1,000 MB tree;
 - for the record, the same tree through a superposed codec (two bits bundled into each trit, chunk 2,500):
@@ -107,15 +107,26 @@ def measure_tree(sources: list[Path], workers: int, scratch: Path, codec: fs.Chu
     }
 
 
+_LAUNCHER = (
+    'import os, subprocess, sys\n'
+    'proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n'
+    '_, status, usage = os.wait4(proc.pid, 0)\n'
+    'print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n')
+
+
 def run_peak_rss(argv: list[str]) -> tuple[float, float]:
-    """Run `embeddenator ARGV` as a child; (seconds, peak RSS in MB of the child and the workers it waited for)."""
+    """Run `embeddenator ARGV` as a child; (seconds, peak RSS in MB of the child and the workers it waited for).
+
+    Linux counts into a child's ru_maxrss the RSS of the process that spawned it (the address space it exec'ed
+    from), so the command is started by a small launcher process and measured there, not from this one (which
+    has held engrams in memory by now)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, '-m', 'embeddenator.cli', *argv], stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f'fs benchmark: embeddenator {" ".join(argv)} exited {proc.returncode}')
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024          # Linux reports kilobytes
+    out = subprocess.run([sys.executable, '-c', _LAUNCHER, sys.executable, '-m', 'embeddenator.cli', *argv],
+                         capture_output=True, text=True, check=True)
+    code, max_kb = map(int, out.stdout.split())
+    if code != 0:
+        raise SystemExit(f'fs benchmark: embeddenator {" ".join(argv)} exited {code}')
+    return time.perf_counter() - t0, max_kb / 1024                  # Linux reports kilobytes
 
 
 def measure_memory(sources: list[Path], workers: int, scratch: Path) -> dict:
