@@ -1,11 +1,14 @@
-"""The plugin's shared core on its own: settings from setup.cfg, report rendering and writing, lazy uptodate."""
+"""The plugin's shared core on its own: settings, files, errors, report rendering and writing, lazy uptodate."""
 import json
+import os
 
 import pytest
+from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from tasks.core import reporting
+from tasks.core import files, reporting
 from tasks.core.config import Settings, read_settings
+from tasks.core.errors import PluginError, expected_failures, failed
 from tasks.core.uptodate import lazy_config_changed
 
 
@@ -42,7 +45,7 @@ def test_settings_keep_their_defaults_for_keys_not_given(tmp_path):
 def templates(tmp_path, monkeypatch):
     folder = tmp_path / 'templates'
     folder.mkdir()
-    (folder / 't.md.j2').write_text('# {{ title }}\n\n{% for x in items %}\n  - {{ x }}\n{% endfor %}\nend\n')
+    (folder / 't.md.j2').write_text('# {{ title }}\n\n  {% for x in items %}\n  - {{ x }}\n  {% endfor %}\nend\n')
     monkeypatch.setattr(reporting, 'TEMPLATES', folder)
     return folder
 
@@ -74,10 +77,104 @@ def test_write_report_writes_markdown_and_its_json_twin(templates, tmp_path):
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / 'r.md'
     target.write_text('old')
-
     with pytest.raises(TypeError):
-        reporting.replace_file(target, 42)              # not text: the write fails after the temporary exists
+        files.replace_file(target, 42)                  # neither text nor bytes: fails after the temporary exists
     assert target.read_text() == 'old' and [p.name for p in tmp_path.iterdir()] == ['r.md']
+
+
+def test_the_temporary_is_a_named_partial_file_beside_the_target(tmp_path, monkeypatch):
+    seen = []
+    real = os.replace
+
+    def replace(src, dst):
+        seen.append((os.path.dirname(src), os.path.basename(src), open(src, 'rb').read()))
+        real(src, dst)
+
+    monkeypatch.setattr(os, 'replace', replace)
+    files.replace_file(tmp_path / 'sub' / 'r.json', 'é')
+    [(folder, name, data)] = seen
+    assert folder == str(tmp_path / 'sub') and name.startswith('r.json') and name.endswith('.partial')
+    assert data == 'é'.encode('utf-8') and (tmp_path / 'sub' / 'r.json').read_bytes() == data
+
+
+def test_bytes_are_written_as_they_are_and_a_copy_keeps_the_mode(tmp_path):
+    source = tmp_path / 'm.so'
+    files.replace_file(source, b'\x00\xff')
+    os.chmod(source, 0o751)
+    files.replace_copy(source, tmp_path / 'out' / 'm.so')
+    assert (tmp_path / 'out' / 'm.so').read_bytes() == b'\x00\xff'
+    assert (tmp_path / 'out' / 'm.so').stat().st_mode & 0o777 == 0o751
+
+
+def test_source_files_skip_generated_folders_and_files(tmp_path):
+    for name in ('a.py', 'b.md', 'c.so', 'pkg/d.pyx', 'pkg/__pycache__/e.pyc', 'build/f.py', 'x.egg-info/g.txt'):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text('')
+    found = files.source_files([tmp_path / 'b.md', tmp_path])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ['b.md', 'a.py', 'pkg/d.pyx']
+    assert files.rel(tmp_path / 'pkg' / 'd.pyx', tmp_path) == 'pkg/d.pyx'
+    assert files.rel('/elsewhere/x', tmp_path) == '/elsewhere/x'
+
+
+def test_remove_tree_removes_a_folder_and_ignores_a_missing_one(tmp_path):
+    (tmp_path / 'scratch' / 'deep').mkdir(parents=True)
+    files.remove_tree(str(tmp_path / 'scratch'))
+    files.remove_tree(str(tmp_path / 'scratch'))
+    assert not (tmp_path / 'scratch').exists()
+
+
+def test_component_files_are_those_under_its_paths(tmp_path):
+    from tasks.core.workspace import load_workspace
+    folder = tmp_path / 'components' / 'a'
+    (folder / 'src').mkdir(parents=True)
+    (folder / 'pyproject.toml').write_text('[project]\nname = "embeddenator-a"\nversion = "0.1"\n'
+                                           '[tool.embeddenator]\npaths = ["pyx"]\n')
+    (folder / 'src' / 'm.py').write_text('')
+    (tmp_path / 'pyx').mkdir()
+    (tmp_path / 'pyx' / 'k.pyx').write_text('')
+    ws = load_workspace(tmp_path)
+    found = files.component_files(ws, ws.components['a'])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == [
+        'components/a/pyproject.toml', 'components/a/src/m.py', 'pyx/k.pyx']
+
+
+# ------------------------------------------------------------------------------------------------- junit
+
+def test_junit_counts_and_cases_with_attributes_missing(tmp_path):
+    from tasks.core import junit
+    path = tmp_path / 'j.xml'
+    path.write_text('<testsuites><testsuite tests="3" failures="1" time="1.23456">'
+                    '<testcase classname="tests.test_a" name="t1" time="0.5"><failure/></testcase>'
+                    '<testcase name="t2"><error/></testcase>'
+                    '<testcase classname="x"><skipped/></testcase>'
+                    '</testsuite><testsuite tests="1" skipped="1" errors="2"/></testsuites>')
+    assert junit.counts(path) == junit.Counts(tests=4, failed=3, skipped=1, seconds=1.235)
+    assert junit.cases(path) == [('test_a', 't1', 'failed', 0.5), ('?', 't2', 'failed', 0.0),
+                                 ('x', '?', 'skipped', 0.0)]
+    for read in (junit.counts, junit.cases):
+        with pytest.raises(junit.JUnitError, match=r'cannot read the JUnit report .*; re-run the task that writes it$'):
+            read(tmp_path / 'missing.xml')
+
+
+# ------------------------------------------------------------------------------------------------ errors
+
+def test_an_expected_failure_is_one_line_for_doit():
+    result = failed('  a.toml: [x] y: add it\n')
+    assert isinstance(result, TaskFailed) and result.message == 'a.toml: [x] y: add it'
+
+    @expected_failures
+    def action(fail):
+        """Doc."""
+        if fail == 'plugin':
+            raise PluginError('f: g: h')
+        if fail == 'other':
+            raise KeyError('k')
+        return True
+
+    assert action('no') is True and action.__doc__ == 'Doc.' and action.__name__ == 'action'
+    assert action('plugin').message == 'f: g: h'
+    with pytest.raises(KeyError):
+        action('other')
 
 
 def test_gate_report_writes_prints_the_summary_and_returns_the_verdict(templates, tmp_path, capsys):

@@ -46,6 +46,7 @@ def test_verdict_names_the_worst_change_and_lists_every_class():
     assert data['counts']['major'] == 2 and [r['id'] for r in data['rows']] == ['a', 'b', 'c', 'd', 'e']
     majors = verdict([row('a', 0.07, 'major'), row('c', 0.09, 'major')])
     assert majors['summary'].endswith('worst: c +9.0%') and majors['verdict'] == 'pass'
+    assert majors['machine'] == ''                                   # no machine named: an empty string
 
 
 # ---------------------------------------------------------------------------------------------- commits
@@ -60,6 +61,12 @@ def test_a_message_that_is_not_conventional_keeps_its_body_and_breaking_note():
     msg = parse_message('Update things\n\nmore words  \nBREAKING CHANGE: gone\n')
     assert (msg.type, msg.subject, msg.body, msg.breaking, msg.breaking_note) == (
         None, 'Update things', 'more words  ', True, 'gone')
+
+
+def test_letters_at_either_end_of_a_message_are_kept():
+    msg = parse_message('feat(vsa): support AVX\n\nfaster on AVX')
+    assert (msg.subject, msg.body) == ('support AVX', 'faster on AVX')
+    assert parse_message('fix: x\n\nline ends in two spaces  ').body == 'line ends in two spaces  '
 
 
 def test_entry_fields_and_the_link():
