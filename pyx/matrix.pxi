@@ -308,8 +308,26 @@ cdef class PackedMatrix:
         cdef int path = _path
         # SAFETY: this matrix's buffer pointer: n rows of `stride` words (class invariant), n > 0 here.
         cdef const uint64_t *base = self.base
-        # SAFETY: base holds n rows of `stride` words (class invariant) with nw <= half = stride / 2; ww holds n
-        # weights whose magnitudes sum below 2^31 (checked above); aa holds nw * 64 sums.
+        # Threads split the word columns (64 positions each). Each word costs 8 masked adds per row rather than one
+        # read, so the work counted against the scans' threshold is 64 per word (100 rows at D = 10,000: 2 threads).
+        cdef int nt = min(_scan_threads(<size_t>self.n * self.nw * 64), self.nw), t, tid
+        cdef Py_ssize_t j0, j1, nw = self.nw
+        cdef double t0 = _now()
+        cdef double first[64]
+        cdef double last[64]
+        for tid in range(_MAX_THREADS):
+            first[tid] = last[tid] = 0.0
+        # SAFETY: base holds n rows of `stride` words (class invariant) with nw <= half = stride / 2; thread t reads
+        # words [j0, j1) of each row's planes (base + j0 keeps the row stride, j1 - j0 <= nw - j0) and writes only the
+        # sums aa[64 * j0, 64 * j1) of its own columns; ww holds n weights whose magnitudes sum below 2^31;
+        # first / last hold _MAX_THREADS >= nt slots, each thread writing only its own.
         with nogil:
-            krn_superpose(path, base, self.n, self.stride, self.nw, &ww[0], &aa[0])
+            for t in prange(nt, num_threads=nt, schedule='static'):
+                tid = threadid()
+                first[tid] = _now()
+                j0 = nw * t // nt
+                j1 = nw * (t + 1) // nt
+                krn_superpose(path, base + j0, self.n, self.stride, j1 - j0, &ww[0], &aa[64 * j0])
+                last[tid] = _now()
+        _note_balance(first, last, nt, t0)      # a thread that started late: the next second runs on one
         return acc[:self.dim].astype(np.int64)

@@ -52,3 +52,17 @@ def test_weighted_sum_refuses_sums_that_could_overflow():
         book.weighted_sum([2**30, 2**30])
     with pytest.raises(ValueError, match='2 integers'):
         book.weighted_sum([1.5, 2])
+
+
+@pytest.mark.parametrize('threads', [1, 2])
+def test_weighted_sum_split_across_threads(path, threads):
+    """Large enough for the columns to be split between threads (uneven split: 157 words on 2 threads)."""
+    rows = np.random.default_rng(threads).choice(np.array([-1, 0, 1], np.int8), (100, 10_000))
+    weights = np.random.default_rng(5).integers(-10_000, 10_000, 100)
+    before = vsa.get_num_threads()
+    vsa.set_num_threads(threads)
+    try:
+        got = vsa.PackedMatrix.from_dense(rows).weighted_sum(weights)
+    finally:
+        vsa.set_num_threads(before)
+    np.testing.assert_array_equal(got, weights @ rows.astype(np.int64))
