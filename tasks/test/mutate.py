@@ -3,8 +3,8 @@
 A mutant is one function with one small change (an operator, a constant, a condition, a dropped argument); a
 test that fails on it kills it. A survivor is a change no test notices: a missing test, or an equivalent mutant
 (the same behaviour), which EQUIVALENT names with the reason. mutmut writes its mutants/ folder beside the code,
-so the run happens on a copy of the tracked files under build/mutate/. It takes a few minutes and is not part
-of `doit publish`; the task fails when fewer than `mutation-threshold` percent of the others are killed.
+so the run happens on a copy of the workspace's files under build/mutate/. It takes about 15 minutes on 2 cores,
+is not part of `doit publish`, and fails when fewer than `mutation-threshold` percent of the others are killed.
 """
 from __future__ import annotations
 
