@@ -34,7 +34,7 @@ def test_an_incomplete_manifest_names_each_missing_field_and_its_fix(tmp_path):
     got = rows(check_manifest(project, WHERE, tmp_path, {}))
     missing = [(f'manifest {k}', False, f'{WHERE}: [project] {k} missing; add it') for k in (
         'description', 'readme', 'authors', 'classifiers', 'urls', 'requires-python')]
-    assert ('manifest version', False, f'{WHERE}: [project] version') in got        # present but empty
+    assert ('manifest version', False, f'{WHERE}: [project] version is empty; fill it in') in got
     assert [r for r in got if r[2].endswith('missing; add it')] == missing
     assert got[11:] == [
         ('license expression', False, f"{WHERE}: [project] license = 'MIT'; write the SPDX expression "
@@ -49,7 +49,7 @@ def test_a_manifest_without_license_files_keywords_or_dependencies(tmp_path):
     assert got[11:] == [
         ('license expression', False, f'{WHERE}: [project] license = None; write the SPDX expression "{LICENSE}" '
                                       '(PEP 639)'),
-        ('license files', False, f'{WHERE}: license-files present'),
+        ('license files', False, f'{WHERE}: license-files missing; list the license files (PEP 639)'),
         ('keywords', False, f"{WHERE}: keywords lack {sorted(KEYWORDS)}"),
     ]
 

@@ -43,7 +43,8 @@ class Finding:
 def check_manifest(project: Mapping, where: str, comp_root: Path, siblings: Mapping[str, str]) -> list[Finding]:
     """[project] of a component manifest; `siblings` maps each workspace distribution to its version."""
     out = [Finding(f'manifest {key}', key in project and project[key] not in ('', [], {}),
-                   f'{where}: [project] {key}' + ('' if key in project else ' missing; add it'))
+                   f'{where}: [project] {key}' + (' missing; add it' if key not in project else
+                                                  ' is empty; fill it in' if project[key] in ('', [], {}) else ''))
            for key in REQUIRED]
     license_ = project.get('license')
     out.append(Finding('license expression', license_ == LICENSE,
@@ -51,7 +52,9 @@ def check_manifest(project: Mapping, where: str, comp_root: Path, siblings: Mapp
                        ('' if license_ == LICENSE else f'; write the SPDX expression "{LICENSE}" (PEP 639)')))
     missing = [f for f in project.get('license-files', []) if not (comp_root / f).is_file()]
     out.append(Finding('license files', not missing and bool(project.get('license-files')),
-                       f'{where}: license-files ' + (f'{missing} do not exist' if missing else 'present')))
+                       f'{where}: license-files ' + (f'{missing} do not exist' if missing else 'present'
+                                                     if project.get('license-files')
+                                                     else 'missing; list the license files (PEP 639)')))
     lacking = sorted(set(KEYWORDS) - set(project.get('keywords', [])))
     out.append(Finding('keywords', not lacking, f'{where}: keywords' + (f' lack {lacking}' if lacking else ' ok')))
     out.extend(check_sibling_requirements(project.get('dependencies', []), where, siblings))
