@@ -98,12 +98,11 @@ def query_batch(index, rows: tuple[np.ndarray, ...], k: int, settings: Approx) -
 
 def _probe(index, fraction: float):
     """The reduced postings for this state of the index's postings, made once and kept on the index."""
-    key = (id(index._post), index._post.n, float(fraction))
-    cached = getattr(index, '_approx_probe', None)
-    if cached is None or cached[0] != key:
-        cached = (key, reduced_postings(index._post, probe_dims(index._post, fraction)))
+    cached = getattr(index, '_approx_probe', None)     # (postings, fraction, reduced): holds the postings, so
+    if cached is None or cached[0] is not index._post or cached[1] != fraction:   # identity cannot be reused
+        cached = (index._post, float(fraction), reduced_postings(index._post, probe_dims(index._post, fraction)))
         index._approx_probe = cached
-    return cached[1]
+    return cached[2]
 
 
 def rerank(index, rows: tuple[np.ndarray, ...], found: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
