@@ -32,12 +32,14 @@ GOAL_RECALL, GOAL_SPEEDUP, GOAL_PLAN_MS = 0.95, 8.0, 5.0
 PLANTED = ('cleanup', 'bundles')
 
 
-def best_ms(fn, repeat: int):
+def best_ms(fn, repeat: int, clock=time.perf_counter_ns):
+    """(best time in ms over `repeat` runs, last result); `clock=time.process_time_ns` counts the CPU time of
+    every thread of this process instead of the wall time (what the work costs, whoever else runs)."""
     best, out = float('inf'), None
     for _ in range(repeat):
-        start = time.perf_counter_ns()
+        start = clock()
         out = fn()
-        best = min(best, (time.perf_counter_ns() - start) / 1e6)
+        best = min(best, (clock() - start) / 1e6)
     return best, out
 
 
@@ -93,8 +95,9 @@ def plan_case(items: int, queries: int, repeat: int) -> dict:
     for name in PLANTED:
         qs, truth = loads[name]
         ms, (ids, _) = best_ms(lambda: index.query_batch(qs, K, DEFAULT), repeat)
+        cpu_ms, _ = best_ms(lambda: index.query_batch(qs, K, DEFAULT), repeat, time.process_time_ns)
         exact_ms, _ = best_ms(lambda: index.query_batch(qs, K), repeat)
-        out[name] = {'ms': ms, 'recall': workloads.recall(ids, truth), 'exact_auto_ms': exact_ms}
+        out[name] = {'ms': ms, 'cpu_ms': cpu_ms, 'recall': workloads.recall(ids, truth), 'exact_auto_ms': exact_ms}
     return out
 
 
@@ -151,9 +154,13 @@ def markdown(data: dict) -> str:
                          f'| 1/{1 / p["fraction"]:.0f} | {p["candidates"]} | {p["ms"]:.2f} | {p["recall"]:.3f} '
                          f'| {p["x_scan"]:.1f} | {p["x_inverted"]:.2f} |')
     lines += ['', f'Plan case ({data["plan_items"]:,} items, {data["plan_queries"]:,} queries, defaults):', '',
-              '| workload | approx (ms) | recall | exact, auto strategy (ms) |', '|---|---:|---:|---:|']
+              '| workload | approx, wall (ms) | approx, CPU time of all threads (ms) | recall | exact, auto (ms) |',
+              '|---|---:|---:|---:|---:|']
     for name, p in data['plan'].items():
-        lines.append(f'| {name} | {p["ms"]:.2f} | {p["recall"]:.3f} | {p["exact_auto_ms"]:.2f} |')
+        lines.append(f'| {name} | {p["ms"]:.2f} | {p["cpu_ms"]:.2f} | {p["recall"]:.3f} | '
+                     f'{p["exact_auto_ms"]:.2f} |')
+    lines += ['', 'CPU time is what the batch costs whoever else holds the cores: on 2 idle cores the wall time '
+              'would be about half of it (both cores busy) to all of it (one).']
     lines += ['', f'Cheapest grid point with recall >= 0.99 on both planted workloads: {data["chosen"]}.',
               '', '![recall against speed-up](approx.svg)', '']
     return '\n'.join(lines)
