@@ -12,7 +12,7 @@ import numpy as np
 
 
 def factorize(x: np.ndarray, books: list[np.ndarray], max_iterations: int = 30,
-              restart_every: int | None = 10) -> tuple[tuple[int, ...], int, bool]:
+              restart_every: int | None = 6) -> tuple[tuple[int, ...], int, bool]:
     """(indices, sweeps used, converged) for a dense x and dense codebooks (rows are codebook vectors).
 
     Any numeric dtype works; the sums stay exact in float32 up to 2^24 (rows x dim below 16.7 million)."""
