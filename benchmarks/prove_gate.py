@@ -1,32 +1,31 @@
-"""Evidence that the benchmark gate does not flake: repeated gate runs on the kernel groups.
+"""Evidence that the benchmark gate does not flake: repeated same-run A/B gate runs on the kernel groups.
 
     python -m benchmarks.prove_gate [--runs 10] [--mechanism c-macro|harness] [--case ID] [--groups vsa-ops,simd]
+                                    [--reference REV]
 
-(a) `--runs` gate runs on the unchanged tree: none may give a critical verdict.
-(b) `--runs` gate runs with a 15% slowdown injected into one kernel: its case must be critical every time.
+Each run is what `doit bench` does: the reference (by default HEAD, built privately from its commit the way the
+gate builds the last release: tasks.bench.reference) and the current side measured together in one run.
+(a) `--runs` runs with the current side built from the unchanged tree: none may give a critical verdict.
+(b) `--runs` runs with a 15% slowdown injected into the current side's kernel: its case must be critical each time.
 
 Two ways to inject the slowdown:
 - `c-macro` (the default): a copy of the kernel sources is patched so that the top-k scan dispatcher (`krn_scan`)
   scans KRN_BENCH_SLOWDOWN_PERCENT% of its rows a second time (same scores, written again), and compiled with
   -DKRN_BENCH_SLOWDOWN_PERCENT=15: the C kernel itself does 15% more work. The measured case is the codebook top-k
   (simd/top_k-1k/<path>), whose call is mostly that scan; the tree's sources are never touched.
-- `harness`: EMBEDDENATOR_BENCH_SLOWDOWN=<case>=0.15 makes the harness call that case 15% more times inside its
-  measured region while dividing by the nominal count: 15% more real work per reported call, no recompiling.
+- `harness`: EMBEDDENATOR_BENCH_SLOWDOWN=<case>=0.15 makes the current side's harness call that case 15% more times
+  inside its measured region while dividing by the nominal count: 15% more real work per reported call.
 
-Both builds are private (build/bench/proof/), compiled from the tree and imported through PYTHONPATH ahead of the
-editable installs, so nothing rebuilt in place meanwhile changes what is measured. Each run is compared with a
-first, uncounted run of the unchanged build (or, with --stored, with the baseline stored for this machine): the
-question is whether the verdict repeats. Nothing is written to the baseline file. The figures are printed and
-written to reports/bench/proof.json.
+The current side's builds are private (build/bench/proof/), compiled from the tree and imported through PYTHONPATH
+ahead of the editable installs, so nothing rebuilt in place meanwhile changes what is measured. No stored baseline
+is read or written. The figures are printed and written to reports/bench/proof.json.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,6 @@ from tasks.bench import bench, bench_gate, bench_store
 from tasks.bench.bench import SLOWDOWN_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
-SNAPSHOT_ENV = 'EMBEDDENATOR_BENCH_SNAPSHOT'
 MACRO = 'KRN_BENCH_SLOWDOWN_PERCENT'
 SCAN_DISPATCHER = 'static inline void krn_scan(int path,'
 DEFAULT_CASE = {'c-macro': 'simd/top_k-1k/avx2', 'harness': 'vsa-ops/bind/packed'}
@@ -56,8 +54,8 @@ def snapshot(folder: Path, sources: Path | None = None, cflags: tuple[str, ...] 
     in-place modules while it runs (another build, a sanitizer build) cannot change what it measures.
     `sources`: a folder holding a (patched) copy of the extension sources to compile instead of the tree's.
     """
-    from tasks.core.kernels import compile_extension, directives, extension_target
     from tasks.core.config import workspace
+    from tasks.core.kernels import compile_extension, directives, extension_target
     ws, snap = workspace(), folder / 'snapshot'
     shutil.rmtree(snap, ignore_errors=True)
     for comp in ws.components.values():
@@ -102,36 +100,29 @@ def patched_sources(stage: Path) -> Path:
     return stage
 
 
-def kernels_digest() -> str:
-    """A digest of the compiled extensions: a run whose kernels were rebuilt is not on an unchanged tree."""
-    from embeddenator import vsa
+def kernels_digest(snap: Path) -> str:
+    """A digest of a private build's compiled extensions: they must not change between runs."""
     digest = hashlib.sha256()
-    for target in sorted(Path(vsa.__file__).parent.glob('*.so')):
+    for target in sorted(snap.rglob('*.so')):
         digest.update(target.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def one_run(groups: list[str], marker: Path, base: dict, slowdown: str) -> dict:
-    """One gate run; the classes, the verdict and the largest changes."""
-    before = kernels_digest()
+def one_run(groups: list[str], marker: Path, ref, ref_snap: Path, current: Path, slowdown: str) -> dict:
+    """One same-run gate run, as `doit bench` makes it; the classes, the verdict and the changes."""
+    before = kernels_digest(current)
     os.environ[SLOWDOWN_ENV] = slowdown
     try:
-        results = bench.measure(ROOT, groups, marker)
+        results = bench.measure(ROOT, groups, marker, ref, ref_snap, current)
     finally:
         os.environ.pop(SLOWDOWN_ENV, None)
-    rows = bench_gate.compare(metrics(results), base)
-    gate = bench_gate.verdict(rows)
+    rows = bench_gate.compare_ab(metrics(results))
+    gate = bench_gate.verdict(rows, results['commit'], results['reference'])
+    print(f"  {gate['verdict']}: {gate['summary']} ({results['seconds']} s)", flush=True)
     return {'verdict': gate['verdict'], 'counts': gate['counts'], 'critical': gate['critical'],
-            'seconds': results['seconds'], 'kernels': before if before == kernels_digest() else 'rebuilt during run',
+            'seconds': results['seconds'],
+            'kernels': before if before == kernels_digest(current) else 'rebuilt during run',
             'changes': {r.id: (r.change, r.ci, r.cls) for r in rows}}
-
-
-def reference(groups: list[str], marker: Path, key: str, baselines: Path, stored: bool) -> tuple[dict, str]:
-    entry = bench_store.baseline_for(bench_store.load(baselines), key) if stored else None
-    if entry is not None:
-        return entry['metrics'], f'stored baseline of commit {entry["commit"][:12]}'
-    results = bench.measure(ROOT, groups, marker)
-    return bench_store.metrics_of(results), f'a first, uncounted run of kernels {kernels_digest()}'
 
 
 def summarise(label: str, runs: list[dict], case: str | None) -> str:
@@ -154,35 +145,6 @@ def summarise(label: str, runs: list[dict], case: str | None) -> str:
     return '\n'.join(lines)
 
 
-def phase(args, groups: list[str], out: dict) -> int:
-    """Inside one private build: (a) the reference and the unchanged runs, or (b) the injected runs."""
-    from embeddenator import vsa
-    if not vsa.__file__.startswith(os.environ[SNAPSHOT_ENV]):
-        raise ProofError(f'kernels imported from {vsa.__file__}, not from {os.environ[SNAPSHOT_ENV]}')
-    state = Path(args.state)
-    if args.phase == 'unchanged':
-        from tasks.bench.fingerprint import fingerprint, fingerprint_key
-        base, source = reference(groups, out['marker'], fingerprint_key(fingerprint()), out['baselines'],
-                                 args.stored)
-        runs = [one_run(groups, out['marker'], base, '') for _ in range(args.runs)]
-        bench_store.write_json(state, {'reference': base, 'source': source, 'runs': runs})
-    else:
-        base = json.loads(Path(args.reference).read_text(encoding='utf-8'))['reference']
-        slowdown = f'{args.case}={args.fraction}' if args.mechanism == 'harness' else ''
-        runs = [one_run(groups, out['marker'], base, slowdown) for _ in range(args.runs)]
-        bench_store.write_json(state, {'runs': runs})
-    return 0
-
-
-def in_build(snap: Path, argv: list[str]) -> None:
-    """Run this script's `argv` in a child process that imports the kernels from `snap`."""
-    env = {**os.environ, SNAPSHOT_ENV: str(snap),
-           'PYTHONPATH': os.pathsep.join(filter(None, [str(snap), str(ROOT), os.environ.get('PYTHONPATH')]))}
-    proc = subprocess.run([sys.executable, '-m', 'benchmarks.prove_gate', *argv], env=env)
-    if proc.returncode:
-        raise ProofError(f'the proof phase {argv[argv.index("--phase") + 1]} failed (exit {proc.returncode})')
-
-
 def parse(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--runs', type=int, default=10)
@@ -190,49 +152,43 @@ def parse(argv):
     parser.add_argument('--case', help='the case that must turn critical (default: the one the mechanism slows)')
     parser.add_argument('--fraction', type=float, default=0.15)
     parser.add_argument('--groups', default='vsa-ops,simd')
-    parser.add_argument('--stored', action='store_true',
-                        help="compare with this machine's stored baseline instead of a first run of this tree")
-    parser.add_argument('--phase', choices=('unchanged', 'injected'), help=argparse.SUPPRESS)
-    parser.add_argument('--state', help=argparse.SUPPRESS)
-    parser.add_argument('--reference', help=argparse.SUPPRESS)
+    parser.add_argument('--reference', default='HEAD',
+                        help='the commit measured as the reference in every run (default HEAD: the unchanged tree)')
     args = parser.parse_args(argv)
     args.case = args.case or DEFAULT_CASE[args.mechanism]
     return args
 
 
 def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse(argv)
+    from tasks.bench import reference as bench_reference
+    args = parse(list(sys.argv[1:] if argv is None else argv))
     os.chdir(ROOT)
     out, groups = bench.paths(), args.groups.split(',')
-    from tasks.bench.suite import callgrind
-    if callgrind.available():
-        callgrind.build_marker(out['marker'])
-    if args.phase:
-        return phase(args, groups, out)
     started, work = time.monotonic(), out['marker'].parent / 'proof'
+    sha = bench_reference.git(ROOT, 'rev-parse', '--verify', f'{args.reference}^{{commit}}')
+    ref = bench_reference.Reference(sha, f'--reference {args.reference}')
+    ref_snap = bench_reference.build_reference(ROOT, ref, out['references'], bench.measured_names())
     clean = snapshot(work / 'clean')
     slow = clean
     if args.mechanism == 'c-macro':
         percent = round(100 * args.fraction)
         slow = snapshot(work / 'injected', patched_sources(work / 'stage'), (f'-D{MACRO}={percent}',))
-    a_state, b_state = work / 'unchanged.json', work / 'injected.json'
-    in_build(clean, [*argv, '--phase', 'unchanged', '--state', str(a_state)])
-    a = json.loads(a_state.read_text(encoding='utf-8'))
-    print(f"reference: {a['source']}", flush=True)
-    print(summarise('(a) unchanged tree', a['runs'], None), flush=True)
-    in_build(slow, [*argv, '--phase', 'injected', '--state', str(b_state), '--reference', str(a_state)])
-    slowed = json.loads(b_state.read_text(encoding='utf-8'))['runs']
+    print(f'reference: {sha[:12]} ({ref.how}), built in {ref_snap}', flush=True)
+    print('(a) the unchanged tree against the reference', flush=True)
+    unchanged = [one_run(groups, out['marker'], ref, ref_snap, clean, '') for _ in range(args.runs)]
+    print(summarise('(a) unchanged tree', unchanged, None), flush=True)
+    harness = f'{args.case}={args.fraction}' if args.mechanism == 'harness' else ''
     how = (f'-D{MACRO}={round(100 * args.fraction)} (scan kernel)' if args.mechanism == 'c-macro'
-           else f'{SLOWDOWN_ENV}={args.case}={args.fraction}')
+           else f'{SLOWDOWN_ENV}={harness}')
+    print(f'(b) {how} against the reference', flush=True)
+    slowed = [one_run(groups, out['marker'], ref, ref_snap, slow, harness) for _ in range(args.runs)]
     print(summarise(f'(b) {how}', slowed, args.case), flush=True)
-    unchanged = a['runs']
     n_a = sum(1 for r in unchanged if r['critical'])
     n_b = sum(1 for r in slowed if args.case in r['critical'])
     proof = {'verdict': 'pass' if n_a == 0 and n_b == len(slowed) else 'fail',
              'summary': (f'(a) {n_a}/{len(unchanged)} unchanged runs critical; (b) {args.case} critical in '
                          f'{n_b}/{len(slowed)} runs with a {args.fraction:.0%} slowdown ({args.mechanism})'),
-             'reference': a['source'], 'groups': groups, 'minutes': round((time.monotonic() - started) / 60, 1),
+             'reference': ref.as_dict(), 'groups': groups, 'minutes': round((time.monotonic() - started) / 60, 1),
              'unchanged': unchanged,
              'injected': {'mechanism': args.mechanism, 'case': args.case, 'fraction': args.fraction, 'runs': slowed}}
     bench_store.write_json(out['results'].with_name('proof.json'), proof)
@@ -241,10 +197,12 @@ def main(argv=None) -> int:
 
 
 def _main() -> int:
+    from tasks.bench.reference import ReferenceError
+    from tasks.bench.suite.ab import ABError
     from tasks.bench.suite.callgrind import CallgrindError
     try:
         return main()
-    except (CallgrindError, ProofError, bench_store.BaselineError) as err:
+    except (ABError, CallgrindError, ProofError, ReferenceError) as err:
         print(f'prove_gate: {err}', file=sys.stderr)
         return 2
 

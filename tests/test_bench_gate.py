@@ -1,4 +1,4 @@
-"""The gate's classification, comparison and verdict (tasks.bench.bench_gate), without running any benchmark."""
+"""The gate's classification, comparison and verdict (tasks.bench_gate), without running any benchmark."""
 import pytest
 
 from tasks.bench import bench_gate as g
@@ -47,16 +47,28 @@ def test_wall_clock_intervals_combine_current_and_baseline():
     assert (noisy.cls, noisy.uncertain) == ('major', True)
 
 
-def test_verdict_fails_on_critical_only_and_names_the_worst():
+def test_verdict_fails_on_critical_only_and_names_the_worst_and_both_commits():
     base = {f'k/{n}': {'value': 100.0, 'unit': 'instructions/call'} for n in 'abc'}
     rows = g.compare([metric('k/a', 107.0), metric('k/b', 103.0), metric('k/c', 100.0)], base)
-    ok = g.verdict(rows, machine='m1')
+    ok = g.verdict(rows, 'a' * 40, {'commit': 'b' * 40, 'how': 'HEAD~1'})
     assert ok['verdict'] == 'pass' and ok['needs_investigation'] == ['k/a'] and ok['changelog'] == ['k/b']
+    assert f"{'a' * 12} against {'b' * 12}" in ok['summary'] and ok['reference']['how'] == 'HEAD~1'
     rows.append(g.compare([metric('k/c', 130.0)], base)[0])
-    bad = g.verdict(rows, machine='m1')
+    bad = g.verdict(rows)
     assert bad['verdict'] == 'fail' and bad['critical'] == ['k/c'] and 'k/c +30.0%' in bad['summary']
 
 
-def test_a_machine_without_baseline_passes_and_says_it_recorded_one():
-    out = g.verdict(g.compare([metric('k/a', 1.0)], None), baseline_recorded=True, machine='abc')
-    assert out['verdict'] == 'pass' and 'no baseline for machine abc' in out['summary']
+def ab(id_, value, reference, change=None, change_ci=None, unit='instructions/call'):
+    if change is None and reference:
+        change = value / reference - 1
+    return {**metric(id_, value, unit), 'reference': reference, 'change': change, 'change_ci': change_ci}
+
+
+def test_a_same_run_comparison_classifies_each_metric_by_its_own_change_and_interval():
+    rows = {r.id: r for r in g.compare_ab([
+        ab('k/a', 115.0, 100.0), ab('k/b', 100.0, 100.0), ab('k/new', 5.0, None),
+        ab('w/a', 1.2, 1.0, change=0.2, change_ci=0.05, unit='time ratio to numpy'),
+        ab('w/b', 1.2, 1.0, change=0.2, change_ci=0.15, unit='time ratio to numpy')])}
+    assert rows['k/a'].cls == 'critical' and rows['k/a'].reference == 100.0
+    assert rows['k/b'].cls == 'unchanged' and rows['k/new'].cls == 'new'
+    assert rows['w/a'].cls == 'critical' and (rows['w/b'].cls, rows['w/b'].uncertain) == ('major', True)

@@ -1,4 +1,4 @@
-"""The `bench` task's wiring and its baseline handling (tasks.bench.bench), with synthetic results, not the suite."""
+"""The `bench` task's wiring: the verdict comes from the same-run comparison; a stored baseline is only an extra."""
 import json
 
 import pytest
@@ -7,53 +7,57 @@ from tasks.bench import bench, bench_store
 
 
 def results(values, key='m1', slowdown=''):
+    """Synthetic A/B results: {id: (current, reference)}."""
     return {'commit': 'c' * 40, 'created': '2026-01-01T00:00:00Z', 'fingerprint_key': key,
             'fingerprint': {'cpu_model': 'X'}, 'slowdown': slowdown,
-            'groups': [{'name': 'k', 'metrics': [{'id': i, 'group': 'k', 'label': i, 'value': v,
+            'reference': {'commit': 'r' * 40, 'how': 'HEAD~1'},
+            'groups': [{'name': 'k', 'metrics': [{'id': i, 'group': 'k', 'label': i, 'value': v, 'reference': r,
+                                                  'change': v / r - 1 if r else None, 'change_ci': None,
                                                   'unit': 'instructions/call', 'rel_ci': None}
-                                                 for i, v in values.items()]}]}
+                                                 for i, (v, r) in values.items()]}]}
 
 
-def test_a_machine_without_baseline_records_one_and_passes(tmp_path):
+def test_without_a_stored_baseline_the_verdict_is_a_real_comparison_and_nothing_is_written(tmp_path):
     path = tmp_path / 'baselines.json'
-    verdict, rows, base = bench.gate(results({'k/a': 100.0}), path)
-    assert verdict['verdict'] == 'pass' and verdict['baseline_recorded'] and base is None
-    assert bench_store.load(path)['machines']['m1']['metrics']['k/a']['value'] == 100.0
-
-
-def test_a_stored_baseline_is_compared_never_replaced_and_new_metrics_are_added(tmp_path):
-    path = tmp_path / 'baselines.json'
-    bench.gate(results({'k/a': 100.0}), path)
-    verdict, rows, base = bench.gate(results({'k/a': 120.0, 'k/b': 5.0}), path)
-    assert verdict['verdict'] == 'fail' and verdict['critical'] == ['k/a']
-    assert 'new metric(s) recorded' in verdict['summary']
-    stored = bench_store.load(path)['machines']['m1']['metrics']
-    assert stored['k/a']['value'] == 100.0 and stored['k/b']['value'] == 5.0
-
-
-def test_a_run_with_an_injected_slowdown_never_writes_the_baseline(tmp_path):
-    path = tmp_path / 'baselines.json'
-    bench.gate(results({'k/a': 100.0}, slowdown='k/a=0.15'), path)
+    verdict, rows, stored = bench.gate(results({'k/a': (100.0, 100.0), 'k/b': (120.0, 100.0)}), path)
+    assert verdict['verdict'] == 'fail' and verdict['critical'] == ['k/b'] and stored == {}
+    assert verdict['reference'] == {'commit': 'r' * 40, 'how': 'HEAD~1'} and verdict['current'] == 'c' * 40
     assert not path.exists()
+
+
+def test_a_stored_baseline_is_compared_as_an_extra_and_never_decides_or_changes(tmp_path):
+    path = tmp_path / 'baselines.json'
+    bench_store.write_json(path, bench_store.record(bench_store.load(path), 'm1', results({'k/a': (50.0, 50.0)})))
+    before = path.read_bytes()
+    verdict, rows, stored = bench.gate(results({'k/a': (100.0, 100.0), 'k/z': (1.0, 1.0)}), path)
+    assert verdict['verdict'] == 'pass'
+    assert stored['counts']['critical'] == 1 and stored['counts']['new'] == 1
+    assert path.read_bytes() == before
+    path.write_text('{', encoding='utf-8')
+    verdict, rows, stored = bench.gate(results({'k/a': (100.0, 100.0)}), path)
+    assert verdict['verdict'] == 'pass' and 'not valid JSON' in stored['error']
 
 
 @pytest.fixture
 def workspace_root(tmp_path, monkeypatch):
     """Run the task creators against this repository, with reports and baselines under tmp_path."""
     out = {'results': tmp_path / 'r.json', 'gate': tmp_path / 'g.json', 'report': tmp_path / 'r.md',
-           'chart': tmp_path / 'c.svg', 'baselines': tmp_path / 'b.json', 'marker': tmp_path / 'm.so'}
+           'chart': tmp_path / 'c.svg', 'baselines': tmp_path / 'b.json', 'marker': tmp_path / 'm.so',
+           'references': tmp_path / 'refs'}
     monkeypatch.setattr(bench, 'paths', lambda: out)
     return out
 
 
 def test_bench_baseline_replaces_this_machines_entry_from_the_latest_results(workspace_root):
+    from doit.exceptions import TaskFailed
     out = workspace_root
-    bench.gate(results({'k/a': 100.0}), out['baselines'])
-    out['results'].write_text(json.dumps(results({'k/a': 90.0})), encoding='utf-8')
+    failed = bench.replace_baseline()
+    assert isinstance(failed, TaskFailed) and 'run `doit bench` first' in str(failed)
+    out['results'].write_text(json.dumps(results({'k/a': (90.0, 100.0)})), encoding='utf-8')
     assert bench.replace_baseline() is True
     assert bench_store.load(out['baselines'])['machines']['m1']['metrics']['k/a']['value'] == 90.0
-    out['results'].write_text(json.dumps(results({'k/a': 50.0}, slowdown='k/a=0.5')), encoding='utf-8')
-    assert bench.replace_baseline() is False
+    out['results'].write_text(json.dumps(results({'k/a': (50.0, 100.0)}, slowdown='k/a=0.5')), encoding='utf-8')
+    assert isinstance(bench.replace_baseline(), TaskFailed)
 
 
 def test_the_task_reads_kernels_suite_and_baseline_and_declares_every_report(workspace_root):
@@ -62,7 +66,7 @@ def test_the_task_reads_kernels_suite_and_baseline_and_declares_every_report(wor
     task = bench.task_bench()
     deps = task['file_dep']
     assert str(out['baselines']) in deps
-    assert any(d.endswith('.so') for d in deps) and any('tasks/bench/suite/cases.py' in d for d in deps)
+    assert any(d.endswith('.so') for d in deps) and any('tasks/bench/suite/ab.py' in d for d in deps)
     assert any(d.endswith('bench-report.md.j2') for d in deps)
     assert sorted(task['targets']) == sorted(str(out[k]) for k in ('results', 'gate', 'report', 'chart'))
     assert bench.task_bench_baseline()['file_dep'] == [str(out['results'])]

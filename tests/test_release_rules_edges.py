@@ -38,15 +38,15 @@ def test_verdict_names_the_worst_change_and_lists_every_class():
         return Row(i, 'g', 'l', 'u', 1.0 + change, 1.0, change, None, cls)
     rows = [row('a', 0.07, 'major'), row('b', 0.2, 'critical'), row('c', 0.09, 'major'), row('d', -0.2, 'faster'),
             row('e', 0.02, 'minor')]
-    data = verdict(rows, machine='m1')
-    assert data['summary'] == ('1 critical, 2 major, 1 minor, 1 faster, 0 unchanged, 0 new of 5 metrics; '
-                               'worst: b +20.0%')
-    assert (data['verdict'], data['machine'], data['critical'], data['needs_investigation'], data['changelog']) == (
-        'fail', 'm1', ['b'], ['a', 'c'], ['d', 'e'])
+    data = verdict(rows, 'c' * 40, {'commit': 'r' * 40, 'how': 'HEAD~1'})
+    assert data['summary'] == ('1 critical, 2 major, 1 minor, 1 faster, 0 unchanged, 0 new of 5 metrics '
+                               f"({'c' * 12} against {'r' * 12}); worst: b +20.0%")
+    assert (data['verdict'], data['current'], data['critical'], data['needs_investigation'], data['changelog']) == (
+        'fail', 'c' * 40, ['b'], ['a', 'c'], ['d', 'e'])
     assert data['counts']['major'] == 2 and [r['id'] for r in data['rows']] == ['a', 'b', 'c', 'd', 'e']
     majors = verdict([row('a', 0.07, 'major'), row('c', 0.09, 'major')])
     assert majors['summary'].endswith('worst: c +9.0%') and majors['verdict'] == 'pass'
-    assert majors['machine'] == ''                                   # no machine named: an empty string
+    assert majors['current'] == '' and majors['reference'] == {}     # no commits named: empty values
 
 
 # ---------------------------------------------------------------------------------------------- commits

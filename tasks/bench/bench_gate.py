@@ -1,4 +1,7 @@
-"""The benchmark gate's pure logic: compare a run with its machine's baseline, classify each change, decide.
+"""The benchmark gate's pure logic: classify each change of the current tree against its reference, decide.
+
+The reference is the last release measured in the same run (`compare_ab`); a baseline stored for this machine
+can be compared too (`compare`), as an extra that never decides the verdict.
 
 Every metric is a cost (lower is better): instructions per call, or a time ratio against a reference measured
 in the same run. The classes are the release plan's:
@@ -29,14 +32,14 @@ CLASSES = ('critical', 'major', 'minor', 'unchanged', 'faster', 'new')
 
 @dataclass(frozen=True)
 class Row:
-    """One metric of the current run set against its baseline."""
+    """One metric of the current tree set against its reference (the last release, or a stored baseline)."""
     id: str
     group: str
     label: str
     unit: str
     current: float
-    baseline: float | None
-    change: float | None        # current / baseline - 1; positive is slower
+    reference: float | None
+    change: float | None        # current / reference - 1; positive is slower
     ci: float | None            # half-width of the change's confidence interval (relative), None if exact
     cls: str
     uncertain: bool = False     # the interval reaches below the critical line (critical) or zero (others)
@@ -91,6 +94,22 @@ def compare(metrics: Iterable[Mapping], baseline: Mapping[str, Mapping] | None) 
     return rows
 
 
+def compare_ab(metrics: Iterable[Mapping]) -> list[Row]:
+    """Rows for the metrics of a same-run A/B comparison, each carrying its `reference`, `change`, `change_ci`.
+
+    A metric the reference did not measure (a case newer than the release) is `new`.
+    """
+    rows = []
+    for m in metrics:
+        if m.get('change') is None:
+            rows.append(Row(m['id'], m['group'], m['label'], m['unit'], m['value'], None, None, None, 'new'))
+            continue
+        cls, uncertain = classify(m['change'], m.get('change_ci'))
+        rows.append(Row(m['id'], m['group'], m['label'], m['unit'], m['value'], m.get('reference'), m['change'],
+                        m.get('change_ci'), cls, uncertain))
+    return rows
+
+
 def counts(rows: Iterable[Row]) -> dict[str, int]:
     out = dict.fromkeys(CLASSES, 0)
     for row in rows:
@@ -98,25 +117,25 @@ def counts(rows: Iterable[Row]) -> dict[str, int]:
     return out
 
 
-def verdict(rows: list[Row], baseline_recorded: bool = False, machine: str = '') -> dict:
-    """The gate's JSON: top-level `verdict` and one-line `summary`, then the classified rows.
+def verdict(rows: list[Row], current: str = '', reference: Mapping | None = None) -> dict:
+    """The gate's JSON: top-level `verdict` and one-line `summary` naming both commits, then the classified rows.
 
-    `baseline_recorded`: this run had no baseline for its machine and recorded one; the gate passes and says so.
+    `reference`: {'commit': sha, 'how': the rule that chose it}.
     """
     n = counts(rows)
+    reference = dict(reference or {})
     worst = sorted((r for r in rows if r.cls in ('critical', 'major')), key=lambda r: -(r.change or 0))
-    if baseline_recorded:
-        summary = f'no baseline for machine {machine}: recorded this run ({len(rows)} metrics) as its baseline'
-    else:
-        summary = (f"{n['critical']} critical, {n['major']} major, {n['minor']} minor, {n['faster']} faster, "
-                   f"{n['unchanged']} unchanged, {n['new']} new of {len(rows)} metrics")
-        if worst:
-            summary += f'; worst: {worst[0].id} {worst[0].change:+.1%}'
+    summary = (f"{n['critical']} critical, {n['major']} major, {n['minor']} minor, {n['faster']} faster, "
+               f"{n['unchanged']} unchanged, {n['new']} new of {len(rows)} metrics")
+    if current or reference:
+        summary += f" ({current[:12] or 'current'} against {reference.get('commit', '?')[:12]})"
+    if worst:
+        summary += f'; worst: {worst[0].id} {worst[0].change:+.1%}'
     return {
         'verdict': 'fail' if n['critical'] else 'pass',
         'summary': summary,
-        'machine': machine,
-        'baseline_recorded': baseline_recorded,
+        'current': current,
+        'reference': reference,
         'counts': n,
         'thresholds': {'critical': CRITICAL, 'major': MAJOR, 'noise_floor': NOISE_FLOOR},
         'critical': [r.id for r in rows if r.cls == 'critical'],

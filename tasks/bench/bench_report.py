@@ -1,13 +1,12 @@
-"""The benchmark report: the template's context (pure), the chart of current against baseline, the rendering."""
+"""The benchmark report: the template's context (pure), the chart of current against reference, the rendering."""
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
-from tasks.core import reporting
 from tasks.bench.bench_gate import CRITICAL, MAJOR, Row
 from tasks.bench.fingerprint import describe
+from tasks.core import files, reporting
 
 TEMPLATE = 'bench-report.md.j2'
 CLASS_MARK = {'critical': '**critical**', 'major': '**major** (investigate)', 'minor': 'minor', 'faster': 'faster',
@@ -37,7 +36,7 @@ def format_class(row: Row) -> str:
 
 def _row_view(row: Row) -> dict:
     return {**row.as_dict(), 'current_s': format_value(row.current, row.unit),
-            'baseline_s': format_value(row.baseline, row.unit), 'change_s': format_change(row),
+            'reference_s': format_value(row.reference, row.unit), 'change_s': format_change(row),
             'class_s': format_class(row)}
 
 
@@ -57,8 +56,8 @@ def ratio_lines(results: dict) -> list[tuple[str, str]]:
     return out
 
 
-def context(results: dict, gate: dict, rows: list[Row], baseline: dict | None, chart: str) -> dict:
-    """Everything the template shows, values already formatted."""
+def context(results: dict, gate: dict, rows: list[Row], stored: dict | None, chart: str) -> dict:
+    """Everything the template shows, values already formatted; `stored`: the optional stored-baseline comparison."""
     views = [_row_view(r) for r in rows]
     groups = []
     for g in results['groups']:
@@ -66,8 +65,12 @@ def context(results: dict, gate: dict, rows: list[Row], baseline: dict | None, c
         groups.append({'name': g['name'], 'title': g['title'], 'notes': g.get('notes', []), 'rows': mine,
                        'units': sorted({v['unit'] for v in mine})})
     slower = sorted((v for v in views if v['cls'] in ('critical', 'major', 'minor')), key=lambda v: -v['change'])
+    stored = dict(stored or {})
+    if stored.get('rows'):
+        stored['slower'] = [_row_view(r) for r in stored['rows'] if r.cls in ('critical', 'major')]
     return {
-        'results': results, 'gate': gate, 'machine': describe(results['fingerprint']), 'baseline': baseline or {},
+        'results': results, 'gate': gate, 'machine': describe(results['fingerprint']),
+        'reference': results.get('reference') or {}, 'stored': stored,
         'chart': chart, 'groups': groups, 'slower': slower, 'thresholds': gate['thresholds'],
         'changelog': [v for v in views if v['cls'] in ('minor', 'faster')], 'ratios': ratio_lines(results),
     }
@@ -78,7 +81,7 @@ def render(ctx: dict) -> str:
 
 
 def chart(rows: list[Row], target: Path, title: str) -> None:
-    """Bars of current / baseline per metric (1.0 = baseline), coloured by class; SVG or PNG by suffix, atomically."""
+    """Bars of current / reference per metric (1.0 = reference), coloured by class; SVG or PNG by suffix, atomically."""
     import matplotlib
     matplotlib.use('Agg')  # no display: render to a file
     import matplotlib.pyplot as plt
@@ -88,7 +91,7 @@ def chart(rows: list[Row], target: Path, title: str) -> None:
     shown = [r for r in rows if r.change is not None] or rows
     changes = [r.change or 0.0 for r in shown]
     fig, ax = plt.subplots(figsize=(9, 1.6 + 0.28 * len(shown)))
-    # bars grow from 1.0 (the baseline): right is slower, left is faster
+    # bars grow from 1.0 (the reference): right is slower, left is faster
     ax.barh(range(len(shown)), changes, left=1.0, color=[CLASS_COLOUR[r.cls] for r in shown],
             xerr=[r.ci or 0.0 for r in shown], error_kw={'elinewidth': 0.8, 'capsize': 2})
     for y, (row, change) in enumerate(zip(shown, changes)):
@@ -100,13 +103,12 @@ def chart(rows: list[Row], target: Path, title: str) -> None:
     ax.set_yticks(range(len(shown)), [r.id for r in shown], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(min([*changes, -0.1]) + 0.95, max([*changes, 0.15]) + 1.05)
-    ax.set_xlabel('current / baseline (lower is faster; dotted = major, dashed = critical; whiskers = 95% interval)')
+    ax.set_xlabel('current / reference (lower is faster; dotted = major, dashed = critical; whiskers = 95% interval)')
     used = [c for c in CLASS_COLOUR if any(r.cls == c for r in shown)]
     ax.legend(handles=[Patch(color=CLASS_COLOUR[c], label=c) for c in used], fontsize=7, loc='lower right')
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix='.partial')
+    fd, tmp = files.temporary_beside(target)
     os.close(fd)
     try:
         svg = target.suffix != '.png'

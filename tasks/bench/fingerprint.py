@@ -35,7 +35,8 @@ def cpu_info(text: str) -> tuple[str, list[str]]:
     return model, flags
 
 
-def _first_line(cmd: list[str]) -> str:
+def first_line(cmd: list[str]) -> str:
+    """The first line a tool prints for `cmd` (its version), or 'absent'."""
     if not shutil.which(cmd[0]):
         return 'absent'
     try:
@@ -66,8 +67,8 @@ def fingerprint(cpuinfo: Path = Path('/proc/cpuinfo')) -> dict:
         'python': f'{platform.python_implementation()} {platform.python_version()}',
         'numpy': _dist('numpy'),
         'cython': _dist('Cython'),
-        'compiler': _first_line([cc, '--version']),
-        'valgrind': _first_line(['valgrind', '--version']),
+        'compiler': first_line([cc, '--version']),
+        'valgrind': first_line(['valgrind', '--version']),
     }
 
 

@@ -63,27 +63,33 @@ def parse_dumps(folder: Path, prefix: str = 'cg.out') -> dict[str, int]:
 # Passed to the worker when set; everything else in the environment is left out (see worker_env).
 _PASSED = ('PATH', 'HOME', 'PYTHONPATH', 'LD_LIBRARY_PATH', 'SYSTEMROOT')
 _SLOWDOWN_ENV = 'EMBEDDENATOR_BENCH_SLOWDOWN'
-_SLOWDOWN_WIDTH = 256
+_PAD_ENV = 'EMBEDDENATOR_BENCH_PAD'
+_ENV_WIDTH = 8192
 
 
-def worker_env(simd: str, extra: dict | None = None) -> dict:
-    """The counted worker's environment: small, fixed, and of the same size whatever slowdown is injected.
+def worker_env(simd: str, extra: dict | None = None, slowdown: str | None = None) -> dict:
+    """The counted worker's environment: small, fixed, and of the same size whatever side or slowdown it serves.
 
     The size of the environment moves the initial stack, and with it the alignment of what the interpreter and
     numpy place there: the same code then retires up to ~1% more or fewer instructions. So the worker gets only
-    what it needs, and the slowdown variable is always present, padded to a fixed width.
+    what it needs (`extra`: the reference side's PYTHONPATH), and a padding variable fills it to a fixed size.
+    `slowdown` (default: EMBEDDENATOR_BENCH_SLOWDOWN from the environment) is the harness injection for this side.
     """
     env = {k: os.environ[k] for k in _PASSED if k in os.environ}
-    slowdown = os.environ.get(_SLOWDOWN_ENV, '')
-    if len(slowdown) > _SLOWDOWN_WIDTH:
-        raise CallgrindError(f'{_SLOWDOWN_ENV} is longer than {_SLOWDOWN_WIDTH} characters; inject fewer cases')
+    slowdown = os.environ.get(_SLOWDOWN_ENV, '') if slowdown is None else slowdown
     # one thread: threads under valgrind run serialised and their waits would add to the counts
     env.update({'EMBEDDENATOR_SIMD': simd, 'PYTHONHASHSEED': '0', 'OMP_NUM_THREADS': '1', 'LC_ALL': 'C',
-                _SLOWDOWN_ENV: slowdown.ljust(_SLOWDOWN_WIDTH), **(extra or {})})
+                _SLOWDOWN_ENV: slowdown, **(extra or {})})
+    used = sum(len(k) + len(v) + 2 for k, v in env.items()) + len(_PAD_ENV) + 2
+    if used > _ENV_WIDTH:
+        raise CallgrindError(f'the counted worker environment needs {used} bytes, over {_ENV_WIDTH}; '
+                             'shorten PATH/PYTHONPATH or inject fewer slowdowns')
+    env[_PAD_ENV] = 'x' * (_ENV_WIDTH - used)
     return env
 
 
-def count(marker: Path, args: list[str], simd: str, env_extra: dict | None = None, timeout: int = 240) -> dict:
+def count(marker: Path, args: list[str], simd: str, env_extra: dict | None = None, timeout: int = 600,
+          slowdown: str | None = None) -> dict:
     """Run the counted worker under callgrind with SIMD path `simd`; {case id: (instructions per call, label)}.
 
     The worker (tasks.bench.suite.counted) writes id -> calls and label; callgrind's dumps give id -> instructions.
@@ -94,7 +100,7 @@ def count(marker: Path, args: list[str], simd: str, env_extra: dict | None = Non
         cmd = ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--dump-line=no', '--dump-instr=no',
                f'--callgrind-out-file={tmp / "cg.out"}', sys.executable, '-m', 'tasks.bench.suite.counted',
                '--marker', str(marker), '--out', str(calls_file), *args]
-        env = worker_env(simd, env_extra)
+        env = worker_env(simd, env_extra, slowdown)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
                               cwd=HERE.parents[2])
         if proc.returncode or not calls_file.exists():

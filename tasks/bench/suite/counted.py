@@ -10,6 +10,7 @@ import argparse
 import ctypes
 import gc
 import json
+import os
 from pathlib import Path
 
 from tasks.bench.suite.cases import extra_calls, kernel_cases, slowdowns
@@ -39,6 +40,9 @@ def main(argv=None) -> int:
     parser.add_argument('--groups', default='vsa-ops,simd')
     args = parser.parse_args(argv)
     from embeddenator import vsa
+    expected = os.environ.get('EMBEDDENATOR_BENCH_SNAPSHOT')
+    if expected and not os.path.realpath(vsa.__file__).startswith(os.path.realpath(expected)):
+        raise SystemExit(f'counted: kernels imported from {vsa.__file__}, not from {expected}')
 
     marker = ctypes.CDLL(args.marker)
     marker.cgm_end.argtypes = [ctypes.c_char_p]

@@ -1,14 +1,13 @@
 """Wall-clock groups for retrieval past exact search: approximate two-stage search, resonator, Dask shards.
 
-Each metric is a time ratio against the exact path on the same data in the same run (tasks.bench.suite.timing),
+Each is a probe (tasks.bench.suite.walls.Probe) timed against the exact path on the same data in the same process,
 with the recall reached stated beside it, so a change that buys speed with recall shows in the detail.
 """
 from __future__ import annotations
 
 from functools import partial
 
-from tasks.bench.suite.timing import interleaved
-from tasks.bench.suite.walls import metric
+from tasks.bench.suite.walls import Probe
 
 APPROX_ITEMS, APPROX_QUERIES = 10_000, 200
 
@@ -17,41 +16,33 @@ def _batch(index, queries, strategy):
     index.query_batch(queries, 10, strategy)
 
 
-def approx() -> tuple[list[dict], str | None]:
+def approx(vsa) -> list[Probe]:
     """Approximate search (defaults) against the exact scan and the exact inverted index: damaged stored rows."""
-    try:
-        from embeddenator import vsa
-        from embeddenator.retrieval import Index, workloads
-    except ImportError as err:
-        return [], f'skipped: {err}'
+    from embeddenator.retrieval import Index, workloads   # ImportError: the worker notes the group as skipped
     book = [vsa.random(seed=i) for i in range(APPROX_ITEMS)]
     index = Index.from_vectors(book)
     index.refresh()
     queries, truth = workloads.cleanup(book, APPROX_QUERIES, seed=1)
     recall = workloads.recall(index.query_batch(queries, 10, 'approx')[0], truth)
-    t = interleaved(partial(_batch, index, queries, 'approx'), partial(_batch, index, queries, 'scan'), rounds=5,
-                    inverted=partial(_batch, index, queries, 'inverted'))
     label = f'{APPROX_QUERIES} approximate top-10 queries (damaged rows), {APPROX_ITEMS:,} items'
-    return [metric('approx/scan/10k', label, t['reference'], 'time ratio to the exact scan', recall=recall),
-            metric('approx/inverted/10k', label, t['inverted'], 'time ratio to the exact inverted index',
-                   recall=recall)], None
+    subject = partial(_batch, index, queries, 'approx')
+    return [Probe('approx/scan/10k', label, 'time ratio to the exact scan', subject,
+                  partial(_batch, index, queries, 'scan'), 5, ('queries', APPROX_QUERIES), (('recall', recall),)),
+            Probe('approx/inverted/10k', label, 'time ratio to the exact inverted index', subject,
+                  partial(_batch, index, queries, 'inverted'), 5, ('queries', APPROX_QUERIES), (('recall', recall),))]
 
 
 RESONATOR_ROWS, RESONATOR_DIM, RESONATOR_TRIALS = 100, 10_000, 5
 
 
-def resonator() -> tuple[list[dict], str | None]:
+def resonator(vsa) -> list[Probe]:
     """One factorisation of a bound triple by the compiled resonator against the plain numpy oracle (float32)."""
+    import numpy as np
+    from embeddenator.retrieval import Resonator   # ImportError: the worker notes the group as skipped
     import sys
     from pathlib import Path
     sys.path.insert(0, str(Path(__file__).resolve().parents[3] / 'components' / 'retrieval' / 'tests'))
-    try:
-        import numpy as np
-        import resonator_oracle             # the plain numpy resonator the tests check against
-        from embeddenator import vsa
-        from embeddenator.retrieval import Resonator
-    except ImportError as err:
-        return [], f'skipped: {err}'
+    import resonator_oracle
     rng = np.random.default_rng(0)
     dense = [rng.choice(np.array([-1, 1], np.int8), (RESONATOR_ROWS, RESONATOR_DIM)) for _ in range(3)]
     res = Resonator([vsa.PackedMatrix.from_dense(d) for d in dense])
@@ -59,10 +50,10 @@ def resonator() -> tuple[list[dict], str | None]:
     xs = [np.prod([d[i] for d, i in zip(dense, rng.integers(0, RESONATOR_ROWS, 3))], axis=0)
           for _ in range(RESONATOR_TRIALS)]
     packed = [vsa.PackedVec.from_dense(x) for x in xs]
-    t = interleaved(partial(_each, res.factorize, packed), partial(_each, partial(resonator_oracle.factorize,
-                                                                                  books=f32), xs), rounds=5)
-    return [metric('resonator/factorize/3x100', f'{RESONATOR_TRIALS} factorisations, 3 x {RESONATOR_ROWS} rows, '
-                   f'dim {RESONATOR_DIM:,}', t, 'time ratio to numpy float32')], None
+    return [Probe('resonator/factorize/3x100', f'{RESONATOR_TRIALS} factorisations, 3 x {RESONATOR_ROWS} rows, '
+                  f'dim {RESONATOR_DIM:,}', 'time ratio to numpy float32', partial(_each, res.factorize, packed),
+                  partial(_each, partial(resonator_oracle.factorize, books=f32), xs), 5,
+                  ('factorisations', RESONATOR_TRIALS))]
 
 
 def _each(fn, items):
@@ -73,19 +64,23 @@ def _each(fn, items):
 SHARD_ROWS, SHARD_COUNT, SHARD_QUERIES = 40_000, 4, 16
 
 
-def shards() -> tuple[list[dict], str | None]:
-    """A batch of queries over shards on a LocalCluster of 2 worker processes against one in-process scan."""
-    try:
-        from embeddenator import vsa
-        from embeddenator.retrieval.shards import ShardedIndex, save_shards
-        from dask import distributed  # noqa: F401  (the optional extra)
-    except ImportError as err:
-        return [], f'skipped: {err}'
+def shards(vsa) -> list[Probe]:
+    """A batch of queries over shards on a LocalCluster of 2 worker processes against one in-process scan.
+
+    The cluster stays up while the probe worker serves (closed when it exits): each round times queries only.
+    """
+    import atexit
+    import shutil
     import tempfile
+    from dask import distributed  # noqa: F401  (the optional extra; ImportError: the group is noted as skipped)
+    from embeddenator.retrieval.shards import ShardedIndex, save_shards
     book = vsa.PackedMatrix.from_vectors([vsa.random(seed=i) for i in range(SHARD_ROWS)])
     queries = [vsa.random(seed=10**8 + i) for i in range(SHARD_QUERIES)]
-    with tempfile.TemporaryDirectory() as tmp, ShardedIndex(save_shards(tmp, book, SHARD_COUNT), 'local') as index:
-        index.query_batch(queries[:1], 10)           # each worker opens its shards once
-        t = interleaved(partial(index.query_batch, queries, 10), partial(book.top_k_batch, queries, 10), rounds=5)
-    return [metric('shards/query/40k', f'{SHARD_QUERIES} queries, {SHARD_ROWS:,} rows in {SHARD_COUNT} shards on '
-                   '2 Dask workers', t, 'time ratio to one in-process scan')], None
+    tmp = tempfile.mkdtemp(prefix='bench-shards-')
+    index = ShardedIndex(save_shards(tmp, book, SHARD_COUNT), 'local').__enter__()
+    atexit.register(shutil.rmtree, tmp, True)
+    atexit.register(index.__exit__, None, None, None)
+    index.query_batch(queries[:1], 10)           # each worker opens its shards once
+    return [Probe('shards/query/40k', f'{SHARD_QUERIES} queries, {SHARD_ROWS:,} rows in {SHARD_COUNT} shards on '
+                  '2 Dask workers', 'time ratio to one in-process scan', partial(index.query_batch, queries, 10),
+                  partial(book.top_k_batch, queries, 10), 5, ('queries', SHARD_QUERIES))]

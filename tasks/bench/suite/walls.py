@@ -1,32 +1,50 @@
-"""The wall-clock groups: hierarchical scale and query, retrieval, the codebook scan, and the AVX-512 path.
+"""The wall-clock groups as probes: hierarchical scale and query, retrieval, the codebook scan, the AVX-512 path.
 
-Every metric is a time ratio against a reference measured in the same run (tasks.bench.suite.timing): the numpy
-equivalent of the same work on the same data, the memory-bandwidth probe, or the AVX2 path.
+A probe is one measurement: a subject (our code) and a same-process reference (the numpy equivalent of the same
+work on the same data, the memory-bandwidth probe, or the AVX2 path), each a callable doing one round's work. The
+probe worker (tasks.bench.suite.worker) builds them in one process per side of the A/B comparison (current tree,
+reference release) and times them round by round on request; tasks.bench.suite.ab interleaves the two sides.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import partial
+from typing import Callable
 
 import numpy as np
 
 from tasks.bench.suite import numpy_ref
-from tasks.bench.suite.cases import extra_calls, simd_cases
-from tasks.bench.suite.timing import Timing, interleaved, repeat
+from tasks.bench.suite.cases import extra_calls, kernel_cases, simd_cases
+from tasks.bench.suite.timing import repeat
 
 FANOUT = 100           # children per node of the hierarchy
 POOL = 10_000          # distinct random items; larger scales reuse them (bundling cost does not depend on which)
 SCALES = {'10k': (10_000, 7), '100k': (100_000, 5), '1m': (1_000_000, 3)}   # items, rounds
 QUERIES = 1_000
 SCAN_ROWS = 20_000     # 2 x 157 words x 8 B x 20K rows = 50 MB: larger than the last-level cache
-# The bootstrap interval only sees the scatter inside one run; separate runs (other processes, other memory
-# placement) were seen to differ by 5-15% on the shared machine, so no wall-clock interval is narrower than this.
-CI_FLOOR = 0.05
+RETRIEVAL_ITEMS = 10_000
+RETRIEVAL_QUERIES = 100
+WALL_GROUPS = ('hier-scale', 'hier-query', 'retrieval', 'scan')
 
 
-def metric(id_: str, label: str, t: Timing, unit: str, **detail) -> dict:
-    return {'id': id_, 'group': id_.split('/', 1)[0], 'label': label, 'value': t.ratio, 'unit': unit,
-            'rel_ci': max(t.rel_ci, CI_FLOOR), 'method': 'wall-clock', 'rounds': t.rounds,
-            'detail': {'subject_ms': t.subject_ns / 1e6, 'reference_ms': t.reference_ns / 1e6, **detail}}
+@dataclass(frozen=True)
+class Probe:
+    id: str                                   # "<group>/<name>/<variant>", the metric id
+    label: str
+    unit: str                                 # 'time ratio to numpy', 'time ratio to a read', ...
+    subject: Callable[[], object] = field(repr=False)
+    reference: Callable[[], object] = field(repr=False)
+    rounds: int = 9
+    work: tuple[str, float] = ('calls', 1.0)  # (what, how many per round): the report's rate, what per second
+    detail: tuple = ()                        # (name, value) pairs the report shows beside the metric
+
+    @property
+    def group(self) -> str:
+        return self.id.split('/', 1)[0]
+
+    def spec(self) -> dict:
+        return {'id': self.id, 'label': self.label, 'unit': self.unit, 'rounds': self.rounds, 'work': self.work,
+                'detail': dict(self.detail)}
 
 
 def _hier(vsa, items, keep):
@@ -42,17 +60,16 @@ def _pool(vsa, n=POOL):
     return vecs, [(np.asarray(v.pos), np.asarray(v.neg)) for v in vecs]
 
 
-def hier_scale(vsa, scales=SCALES) -> list[dict]:
+def hier_scale(vsa, scales=SCALES) -> list[Probe]:
     """Bundle N items into one root, FANOUT at a time, thinning every node back to 4 x DEFAULT_NNZ."""
     vecs, arrays = _pool(vsa)
     keep, out = 4 * vsa.DEFAULT_NNZ, []
     for name, (n, rounds) in scales.items():
         items = [vecs[i % POOL] for i in range(n)]
         refs = [arrays[i % POOL] for i in range(n)]
-        reference = partial(numpy_ref.hierarchy, refs, vsa.DEFAULT_DIM, FANOUT, keep)
-        t = interleaved(partial(_hier, vsa, items, keep), reference, rounds=rounds)
-        out.append(metric(f'hier-scale/bundle/{name}', f'hierarchical bundle of {n:,} items',
-                          t, 'time ratio to numpy', items_per_s=n / (t.subject_ns / 1e9)))
+        out.append(Probe(f'hier-scale/bundle/{name}', f'hierarchical bundle of {n:,} items', 'time ratio to numpy',
+                         partial(_hier, vsa, items, keep),
+                         partial(numpy_ref.hierarchy, refs, vsa.DEFAULT_DIM, FANOUT, keep), rounds, ('items', n)))
     return out
 
 
@@ -68,7 +85,7 @@ def _np_descend(top, children, queries):
         numpy_ref.top_k(*children[int(node)], qp, qn, 1)
 
 
-def hier_query(vsa) -> list[dict]:
+def hier_query(vsa) -> list[Probe]:
     """1K queries descending a two-level hierarchy of 10K items (100 nodes of 100 leaves): best node, best leaf."""
     vecs, _ = _pool(vsa)
     keep = 4 * vsa.DEFAULT_NNZ
@@ -78,33 +95,40 @@ def hier_query(vsa) -> list[dict]:
     top, children = vsa.PackedMatrix.from_vectors(nodes), [vsa.PackedMatrix.from_vectors(c) for c in leaves]
     np_top, np_children = numpy_ref.planes(nodes), [numpy_ref.planes(c) for c in leaves]
     np_queries = [(q.pos_words, q.neg_words) for q in queries]
-    t = interleaved(partial(_descend, top, children, queries), partial(_np_descend, np_top, np_children, np_queries),
-                    rounds=9)
-    return [metric('hier-query/descend/1k', f'{QUERIES:,} queries, 2 levels of {FANOUT}', t, 'time ratio to numpy',
-                   queries_per_s=QUERIES / (t.subject_ns / 1e9))]
+    return [Probe('hier-query/descend/1k', f'{QUERIES:,} queries, 2 levels of {FANOUT}', 'time ratio to numpy',
+                  partial(_descend, top, children, queries), partial(_np_descend, np_top, np_children, np_queries),
+                  9, ('queries', QUERIES))]
 
 
-def scan(vsa) -> tuple[list[dict], dict]:
+def scan(vsa) -> list[Probe]:
     """Top-10 over a 50 MB codebook, against numpy's bitwise_count scan and against reading the buffer once."""
     rows = [vsa.random(seed=10_000 + i).to_packed() for i in range(SCAN_ROWS)]
     book, (pos, neg) = vsa.PackedMatrix.from_vectors(rows), numpy_ref.planes(rows)
     q = vsa.random(seed=7).to_packed()
     words = np.asarray(book.words)
-    res = interleaved(partial(book.top_k, q, 10), partial(numpy_ref.top_k, pos, neg, q.pos_words, q.neg_words, 10),
-                      rounds=21, bandwidth=partial(numpy_ref.read_all, words))
-    nbytes = words.nbytes
-    bw = nbytes / res['bandwidth'].reference_ns
-    scan_rate = nbytes / res['reference'].subject_ns
-    metrics = [metric('scan/top_k/vs-numpy', f'top-10 of {SCAN_ROWS:,} rows vs numpy', res['reference'],
-                      'time ratio to numpy', mb=nbytes / 1e6),
-               metric('scan/top_k/vs-bandwidth', f'top-10 of {SCAN_ROWS:,} rows vs one read of the buffer',
-                      res['bandwidth'], 'time ratio to a read', gb_per_s=scan_rate, read_gb_per_s=bw)]
-    ratios = {'bandwidth_gb_per_s': bw, 'scan_gb_per_s': scan_rate, 'scan_vs_numpy': res['reference'].ratio,
-              'scan_fraction_of_bandwidth': scan_rate / bw}
-    return metrics, ratios
+    subject, nbytes = partial(book.top_k, q, 10), float(words.nbytes)
+    return [Probe('scan/top_k/vs-numpy', f'top-10 of {SCAN_ROWS:,} rows vs numpy', 'time ratio to numpy', subject,
+                  partial(numpy_ref.top_k, pos, neg, q.pos_words, q.neg_words, 10), 15, ('bytes', nbytes)),
+            Probe('scan/top_k/vs-bandwidth', f'top-10 of {SCAN_ROWS:,} rows vs one read of the buffer',
+                  'time ratio to a read', subject, partial(numpy_ref.read_all, words), 15, ('bytes', nbytes))]
 
 
-def avx512(vsa, set_path, injected: dict[str, float]) -> list[dict]:
+def scan_ratios(bandwidth: dict | None, vs_numpy: dict | None) -> dict:
+    """The report's rates from the scan probes' medians: read bandwidth, scan rate, their fraction."""
+    if not bandwidth:
+        return {}
+    nbytes = bandwidth['work'][1]
+    bw, rate = nbytes / bandwidth['reference_ns'], nbytes / bandwidth['subject_ns']
+    return {'bandwidth_gb_per_s': bw, 'scan_gb_per_s': rate, 'scan_fraction_of_bandwidth': rate / bw,
+            'scan_vs_numpy': (vs_numpy or {}).get('ratio')}
+
+
+def _switched(set_path, path, fn):
+    set_path(path)
+    fn()
+
+
+def avx512(vsa, set_path, injected: dict[str, float]) -> list[Probe]:
     """The SIMD cases on the AVX-512 path timed against the same cases on AVX2 (valgrind cannot run AVX-512)."""
     out = []
     set_path('avx512')
@@ -113,21 +137,18 @@ def avx512(vsa, set_path, injected: dict[str, float]) -> list[dict]:
     for case in wide:
         calls = case.calls * 10
         subject = repeat(case.fn, calls + 10 * extra_calls(case, injected))
-        t = interleaved(partial(_switched, set_path, 'avx512', subject),
-                        partial(_switched, set_path, 'avx2', repeat(case.fn, calls)), rounds=31)
-        out.append(metric(f'{case.id}-vs-avx2', f'{case.label} vs avx2', t, 'time ratio to avx2',
-                          ns_per_call=t.subject_ns / calls))
-    set_path('avx2')
+        out.append(Probe(f'{case.id}-vs-avx2', f'{case.label} vs avx2', 'time ratio to avx2',
+                         partial(_switched, set_path, 'avx512', subject),
+                         partial(_switched, set_path, 'avx2', repeat(case.fn, calls)), 21, ('calls', calls)))
     return out
 
 
-def _switched(set_path, path, fn):
-    set_path(path)
-    fn()
-
-
-RETRIEVAL_ITEMS = 10_000
-RETRIEVAL_QUERIES = 100
+def timed_kernels(vsa, groups: set[str], injected: dict[str, float]) -> list[Probe]:
+    """Without valgrind: each kernel case timed against a fixed numpy workload (noisier; a different unit)."""
+    calibration = partial(np.bitwise_count, np.arange(2 * 157 * 64, dtype=np.uint64))
+    return [Probe(case.id, case.label, 'time ratio to calibration',
+                  repeat(case.fn, case.calls + extra_calls(case, injected)), calibration, 9, ('calls', case.calls))
+            for case in kernel_cases(vsa, groups)]
 
 
 def _index_build(Index, vecs):
@@ -148,23 +169,17 @@ def _np_queries(pos, neg, queries):
         numpy_ref.top_k(pos, neg, qp, qn, 10)
 
 
-def retrieval() -> tuple[list[dict], str | None]:
+def retrieval(vsa) -> list[Probe]:
     """Index build (codebook and postings) over 10K items, and 100 top-10 queries; numpy on the same planes."""
-    try:
-        from embeddenator import vsa
-        from embeddenator.retrieval import Index
-    except ImportError as err:
-        return [], f'skipped: {err}'
+    from embeddenator.retrieval import Index   # ImportError: the worker notes the group as skipped
     vecs, _ = _pool(vsa, RETRIEVAL_ITEMS)
-    build = interleaved(partial(_index_build, Index, vecs), partial(_np_build, vecs), rounds=5)
     index = Index.from_vectors(vecs)
     index.refresh()
     pos, neg = numpy_ref.planes([v.to_packed() for v in vecs])
     queries = [vecs[(i * 7919) % RETRIEVAL_ITEMS] for i in range(RETRIEVAL_QUERIES)]
-    packed = [q.to_packed() for q in queries]
-    query = interleaved(partial(_index_queries, index, queries),
-                        partial(_np_queries, pos, neg, [(q.pos_words, q.neg_words) for q in packed]), rounds=7)
-    return [metric('retrieval/build/10k', f'index build, {RETRIEVAL_ITEMS:,} items', build, 'time ratio to numpy',
-                   items_per_s=RETRIEVAL_ITEMS / (build.subject_ns / 1e9)),
-            metric('retrieval/query/10k', f'{RETRIEVAL_QUERIES} top-10 queries, {RETRIEVAL_ITEMS:,} items', query,
-                   'time ratio to numpy', queries_per_s=RETRIEVAL_QUERIES / (query.subject_ns / 1e9))], None
+    packed = [(q.to_packed().pos_words, q.to_packed().neg_words) for q in queries]
+    return [Probe('retrieval/build/10k', f'index build, {RETRIEVAL_ITEMS:,} items', 'time ratio to numpy',
+                  partial(_index_build, Index, vecs), partial(_np_build, vecs), 5, ('items', RETRIEVAL_ITEMS)),
+            Probe('retrieval/query/10k', f'{RETRIEVAL_QUERIES} top-10 queries, {RETRIEVAL_ITEMS:,} items',
+                  'time ratio to numpy', partial(_index_queries, index, queries),
+                  partial(_np_queries, pos, neg, packed), 7, ('queries', RETRIEVAL_QUERIES))]
