@@ -66,7 +66,7 @@ def test_the_task_reads_kernels_suite_and_baseline_and_declares_every_report(wor
     task = bench.task_bench()
     deps = task['file_dep']
     assert str(out['baselines']) in deps
-    assert any(d.endswith('.so') for d in deps) and any('tasks/bench/suite/ab.py' in d for d in deps)
+    assert any(d.endswith('kernels.json') for d in deps) and any('tasks/bench/suite/ab.py' in d for d in deps)
     assert any(d.endswith('bench-report.md.j2') for d in deps)
     assert sorted(task['targets']) == sorted(str(out[k]) for k in ('results', 'gate', 'report', 'chart'))
     assert bench.task_bench_baseline()['file_dep'] == [str(out['results'])]

@@ -23,7 +23,7 @@ from tasks.audit import audit_checks
 from tasks.audit.audit_checks import fuzz_modules
 from tasks.core.config import settings, workspace
 from tasks.core.files import component_files, remove_tree, replace_file, source_files
-from tasks.core.kernels import build_definition, extension_targets, kernel_sources
+from tasks.core.kernels import build_definition, extension_inputs, kernel_sources
 from tasks.core.reporting import render, write_report
 from tasks.core.workspace import Workspace
 
@@ -118,7 +118,7 @@ def task_audit():
     deps = {
         'inventory': sources + manifests,
         'sanitizers': sorted(set(sources + own + suite + scripts)),
-        'memcheck': sorted(set(own + scripts + extension_targets(compiled))),
+        'memcheck': sorted(set(own + scripts + extension_inputs(compiled))),
         'fuzz': sorted({p for _, f in fuzz_modules(ws) for p in source_files([f.parent])}),
     }
     args = {

@@ -26,7 +26,7 @@ from tasks.bench.fingerprint import fingerprint, fingerprint_key
 from tasks.core.config import settings, workspace
 from tasks.core.files import remove_tree, source_files
 from tasks.core.heartbeat import Heartbeat
-from tasks.core.kernels import extension_targets
+from tasks.core.kernels import extension_inputs
 from tasks.core.uptodate import lazy_config_changed
 
 SLOWDOWN_ENV = 'EMBEDDENATOR_BENCH_SLOWDOWN'   # a test of the gate: see tasks/bench/suite/cases.py
@@ -200,7 +200,7 @@ def task_bench():
     code = [f for c in comps for f in source_files([c.root / 'src']) if f.suffix == '.py']
     plugin = [Path(__file__), Path(bench_gate.__file__), Path(bench_store.__file__), Path(bench_report.__file__),
               Path(bench_reference.__file__)]
-    deps = [*extension_targets(comps), *code, *suite_files(ws.root), *plugin,
+    deps = [*extension_inputs(comps), *code, *suite_files(ws.root), *plugin,
             reporting.TEMPLATES / bench_report.TEMPLATE]
     if out['baselines'].exists():
         deps.append(out['baselines'])

@@ -13,7 +13,7 @@ from doit.tools import config_changed
 from tasks.core.config import settings, workspace
 from tasks.core.files import remove_tree
 from tasks.core.kernels import (build_definition, compile_extension, compiler_config, directives, extension_target,
-                                missing_sources, scan_deps)
+                                kernel_stamp, missing_sources, scan_deps, write_stamp)
 
 
 def _missing(problems: list[str]) -> TaskFailed:
@@ -43,9 +43,12 @@ def task_build():
             'name': comp.name,
             'doc': f'compile the extensions of {comp.dist} ({", ".join(e.name for e in comp.extensions)})',
             # a missing source fails the build with one line, and leaves the rest of the graph loadable
-            'actions': [(_missing, [problems])] if problems else actions,
+            'actions': [(_missing, [problems])] if problems else [
+                *actions, (write_stamp, [str(kernel_stamp(comp)), sorted(str(d) for d in deps),
+                                         compiler_config(comp)])],
             'file_dep': sorted(str(d) for d in deps | set(build_definition())) + [str(comp.manifest)],
-            'targets': [str(extension_target(comp, e)) for e in comp.extensions],
+            # the record of this build is what other tasks depend on (tasks.core.kernels.extension_inputs)
+            'targets': [str(extension_target(comp, e)) for e in comp.extensions] + [str(kernel_stamp(comp))],
             'uptodate': [config_changed(compiler_config(comp))],
             'clean': [clean_targets, (remove_tree, [str(build_dir)])],
         }

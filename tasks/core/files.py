@@ -14,6 +14,12 @@ _SKIP_DIRS = {'__pycache__', 'build', 'dist', '.pytest_cache', '.hypothesis', '.
 _SKIP_SUFFIXES = {'.so', '.pyd', '.pyc', '.o', '.partial', '.md'}
 
 
+def _cython_output(name: str, siblings: list[str]) -> bool:
+    """Whether `name` is what Cython writes beside a `.pyx` (`x.c`, `x.cpp`, `x.html`): generated, never an input."""
+    stem, suffix = os.path.splitext(name)
+    return suffix in ('.c', '.cpp', '.html') and f'{stem}.pyx' in siblings
+
+
 def source_files(paths: Iterable[Path]) -> list[Path]:
     """Files under `paths` that a test run can observe (sources, tests, manifests), without generated ones."""
     out: list[Path] = []
@@ -23,7 +29,8 @@ def source_files(paths: Iterable[Path]) -> list[Path]:
             continue
         for folder, dirs, files in os.walk(base):
             dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.endswith('.egg-info'))
-            out.extend(Path(folder, f) for f in sorted(files) if Path(f).suffix not in _SKIP_SUFFIXES)
+            out.extend(Path(folder, f) for f in sorted(files)
+                       if Path(f).suffix not in _SKIP_SUFFIXES and not _cython_output(f, files))
     return out
 
 

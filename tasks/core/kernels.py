@@ -91,6 +91,33 @@ def extension_targets(comps: Iterable[Component]) -> list[Path]:
     return [extension_target(c, e) for c in comps for e in c.extensions]
 
 
+def kernel_stamp(comp: Component) -> Path:
+    """The record of how `build:<comp>` compiled its extensions: the sources' digests and the compiler config."""
+    from tasks.core.config import settings
+    cfg = settings()
+    return cfg.path(cfg.build, comp.name, 'kernels.json')
+
+
+def extension_inputs(comps: Iterable[Component]) -> list[Path]:
+    """What a task that uses the compiled extensions depends on: each component's build record, not the binary.
+
+    The binary's bytes depend on who compiled it: `pip install -e` (re)compiles the same sources in its own temporary
+    folder into a module that differs byte for byte from the build's. Depending on the record instead, a reinstall
+    changes no task input; a change of source, header or flag changes the record and re-runs what depends on it.
+    """
+    return [kernel_stamp(c) for c in comps if c.extensions]
+
+
+def write_stamp(stamp: str, sources: list[str], config: dict) -> None:
+    """The build record: sha256 of every source and the compiler config, as stable JSON (same inputs, same bytes)."""
+    import hashlib
+    import json
+    digests = {s: hashlib.sha256(Path(s).read_bytes()).hexdigest() for s in sorted(sources)}
+    text = json.dumps({'config': config, 'sources': digests}, indent=1, sort_keys=True, default=str)
+    Path(stamp).parent.mkdir(parents=True, exist_ok=True)
+    Path(stamp).write_text(text + '\n', encoding='utf-8')
+
+
 def kernel_sources(ws: Workspace) -> list[Path]:
     """Every compiled source the manifests declare, with every local file it includes, transitively."""
     out: set[Path] = set()

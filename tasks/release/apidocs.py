@@ -12,7 +12,7 @@ from pathlib import Path
 
 from doit.tools import config_changed
 
-from tasks.core.kernels import extension_targets
+from tasks.core.kernels import extension_inputs
 from tasks.core.config import settings, workspace
 from tasks.release.package import importable, release_files, source_env
 
@@ -49,7 +49,7 @@ def task_apidocs():
             'doc': f'pdoc {comp.import_name} -> {index.relative_to(ws.root)}',
             'actions': [(render_docs, [name])],
             'file_dep': [str(f) for f in sorted({*release_files(ws.root, list(comp.paths)),
-                                                 *extension_targets(importable(comp))}) if f.suffix != '.md'],
+                                                 *extension_inputs(importable(comp))}) if f.suffix != '.md'],
             'targets': [str(index)],
             'uptodate': [config_changed({'pdoc': installed_version('pdoc'), 'docformat': DOCFORMAT})],
             'clean': True,

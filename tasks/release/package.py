@@ -24,7 +24,7 @@ import zipfile
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
-from tasks.core.kernels import extension_targets
+from tasks.core.kernels import extension_inputs
 from tasks.release.checklist import (Finding, check_baseline_isa, check_changelog, check_manifest, check_readme,
                                      check_sizes)
 from tasks.core.config import settings, workspace
@@ -268,7 +268,7 @@ def package_inputs(comp: Component) -> list[Path]:
     changelog = comp.root / 'CHANGELOG.md'
     if changelog.exists() or 'changelog' in defined_tasks():
         files.add(changelog)   # written by changelog:<name> when that stage is loaded
-    return sorted(files | set(extension_targets(importable(comp))))
+    return sorted(files | set(extension_inputs(importable(comp))))
 
 
 def importable(comp: Component) -> list[Component]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tasks.core.config import settings, workspace
 from tasks.core.files import component_files, source_files
-from tasks.core.kernels import extension_targets
+from tasks.core.kernels import extension_inputs
 from tasks.test.integration_report import report_inputs, run_and_report
 from tasks.test.pytest_run import run_pytest
 from tasks.test.test_report import summary_task
@@ -22,7 +22,7 @@ def test_inputs(ws: Workspace, name: str) -> list[Path]:
     names = [name, *sorted(ws.closure(name))]
     comps = [ws.components[n] for n in names]
     files = [f for c in comps for f in component_files(ws, c)]
-    return sorted(set(files) | set(extension_targets(comps)))
+    return sorted(set(files) | set(extension_inputs(comps)))
 
 
 def junit_path(name: str) -> Path:
@@ -57,7 +57,7 @@ def task_integration():
     suite = ws.root / 'tests' / 'integration'
     junit = junit_path('integration')
     comps = list(ws.components.values())
-    inputs = {f for c in comps for f in component_files(ws, c)} | set(extension_targets(comps))
+    inputs = {f for c in comps for f in component_files(ws, c)} | set(extension_inputs(comps))
     report = junit.with_suffix('.md')
     return {
         'actions': [(run_and_report, [str(suite), str(junit), str(report)])],
