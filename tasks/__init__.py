@@ -6,6 +6,8 @@
 component, so the plugin serves any workspace laid out as components/<name>/pyproject.toml.
 """
 
+from tasks.core.reporter import TimedReporter
+
 DOIT_CONFIG = {
     # json: portable and fast; the default dbm degrades to the slow dbm.dumb on Pythons built without gdbm.
     'backend': 'json',
@@ -13,4 +15,6 @@ DOIT_CONFIG = {
     # the everyday loop: compile what changed, then re-run the tests that depend on it
     'default_tasks': ['build', 'test'],
     'verbosity': 1,
+    # the console reporter, plus each task's wall time when it finishes
+    'reporter': TimedReporter,
 }

@@ -123,7 +123,7 @@ def test_a_failing_test_fails_the_run_and_says_which(toy):
     edit(test, 'assert False', 'assert True')
     last = [line for line in proc.stdout.splitlines() if line.strip()][-1]
     report = toy / 'reports' / 'tests' / 'base.xml'
-    assert last == f'base: tests failed: components/base/tests/test_base.py::test_base; see {report}'
+    assert last == f'test:base: tests failed: components/base/tests/test_base.py::test_base; see {report}'
     assert 'returned False' not in proc.stdout + proc.stderr
 
 
@@ -134,7 +134,7 @@ def test_a_component_without_tests_is_not_a_silent_pass(toy):
     try:
         proc = doit(toy, 'test:base', check=False)
         assert proc.returncode != 0
-        assert 'base: no tests collected in' in proc.stdout
+        assert 'test:base: no tests collected in' in proc.stdout
     finally:
         test.write_text(saved)
 

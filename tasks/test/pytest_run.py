@@ -28,6 +28,17 @@ def failure_message(label: str, tests: str, junit: str, returncode: int, output:
     return f"{label}: tests failed: {', '.join(ids[:shown])}{more}; see {junit}"
 
 
+def suite_line(junit: Path) -> str:
+    """The counts and duration the summary report shows for this suite (one definition: the JUnit file's)."""
+    from tasks.core.junit import JUnitError
+    from tasks.test.test_report import junit_counts
+    try:
+        s = junit_counts(junit.stem, junit)
+    except JUnitError as err:
+        return str(err)
+    return f'{s.passed} passed, {s.failed} failed, {s.skipped} skipped in {s.duration:.2f} s'
+
+
 def run_pytest(label: str, tests: str, junit: str, extra: tuple[str, ...] = ()):
     """Run pytest on `tests` writing JUnit XML to `junit`; TaskFailed naming the failing tests, or "no tests"."""
     Path(junit).parent.mkdir(parents=True, exist_ok=True)
@@ -35,10 +46,8 @@ def run_pytest(label: str, tests: str, junit: str, extra: tuple[str, ...] = ()):
            *extra]
     print(f'{label}: testing ...', file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = proc.stdout.strip().splitlines()
-    summary = lines[-1].strip('= ') if lines else 'no output'
     if proc.returncode == 0:
-        print(f'{label}: {summary}', file=sys.stderr)
+        print(f'{label}: {suite_line(Path(junit))}', file=sys.stderr)
         return True
     sys.stderr.write(proc.stdout)
     return TaskFailed(failure_message(label, tests, junit, proc.returncode, proc.stdout))

@@ -40,7 +40,7 @@ def task_test():
         yield {
             'name': name,
             'doc': f'pytest {comp.dist} -> {junit.relative_to(ws.root)}',
-            'actions': [(run_pytest, [name, str(comp.root / 'tests'), str(junit)])],
+            'actions': [(run_pytest, [f'test:{name}', str(comp.root / 'tests'), str(junit)])],
             'file_dep': [str(f) for f in test_inputs(ws, name)],
             'targets': [str(junit)],
             'clean': True,
