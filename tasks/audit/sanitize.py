@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 
 from tasks.core.kernels import compile_extension, directives
 from tasks.core.workspace import Component
+from tasks.core import heartbeat
 
 SANITIZE_FLAGS = ('-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer',
                   '-g', '-O1')
@@ -89,7 +90,8 @@ def stage_isolated(root: Path, comp: Component, build_dir: Path, timeout: float 
     first call's compiler flags stick to the file), so compiling here would leak the sanitizer flags into a
     later normal build run by the same doit process."""
     cmd = [sys.executable, '-m', 'tasks.audit.sanitize', str(root), comp.name, str(build_dir)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = heartbeat.run(cmd, 'audit', f'compiling the sanitizer build of {comp.name}', capture_output=True, text=True,
+                         timeout=timeout)
     if proc.returncode != 0:
         tail = '\n'.join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
         raise SanitizeError(f'sanitizer build of {comp.name} failed (exit {proc.returncode}):\n{tail}')
@@ -138,7 +140,8 @@ def run_logged(cmd: list[str], env: dict, log: Path, timeout: float) -> int:
     print(f'audit: {" ".join(cmd[:4])} ...', file=sys.stderr, flush=True)
     with open(log, 'w', encoding='utf-8') as out:
         try:
-            return subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout).returncode
+            return heartbeat.run(cmd, 'audit', f'running {Path(cmd[0]).name} (log: {log})', env=env, stdout=out,
+                                 stderr=subprocess.STDOUT, timeout=timeout).returncode
         except subprocess.TimeoutExpired:
             out.write(f'\ntimed out after {timeout:.0f} s\n')
             return 124

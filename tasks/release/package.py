@@ -34,6 +34,7 @@ from tasks.core.reporting import write_report
 from tasks.release.tagging import last_change_time
 from tasks.core.uptodate import lazy_config_changed
 from tasks.core.workspace import Component
+from tasks.core import heartbeat
 
 SIZE_LIMIT = 10 * 1024 * 1024
 BUILD_TOOLS = ('build', 'setuptools', 'wheel', 'Cython')
@@ -118,7 +119,8 @@ def stage(root: Path, comp: Component, folder: Path, epoch: int) -> Path:
 
 def _build(source: Path, kind: str, out: Path, env: dict, log: Path, comp: Component) -> Path:
     cmd = [sys.executable, '-m', 'build', f'--{kind}', '--no-isolation', '--outdir', str(out), str(source)]
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = heartbeat.run(cmd, f'package:{comp.name}', f'building the {kind}', env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
     with open(log, 'a', encoding='utf-8') as fh:
         fh.write(f'$ {" ".join(cmd)}\n{proc.stdout}\n')
     if proc.returncode != 0:

@@ -31,6 +31,7 @@ from packaging.utils import canonicalize_name
 
 from tasks.release.index_api import Registry, RegistryError, served_files
 from tasks.release.redact import scrub
+from tasks.core import heartbeat
 
 SMOKE = Path(__file__).with_name('smoke.py')
 #: Options of every verification pip call: no configuration, no prompt, no keyring lookup (the login is in NETRC).
@@ -158,8 +159,8 @@ def _run(cmd: Sequence[str], log: Path, what: str, cwd: Path | None = None, env:
     log.parent.mkdir(parents=True, exist_ok=True)
     if env is None:
         env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'PYTHONHOME')}
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
-                          env={**env, 'NO_COLOR': '1'})
+    proc = heartbeat.run(list(cmd), 'verify', what, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         cwd=cwd, env={**env, 'NO_COLOR': '1'})
     output = scrub(proc.stdout)
     with open(log, 'a', encoding='utf-8') as fh:
         fh.write(scrub(f'$ {" ".join(cmd)}\n') + output + '\n')
