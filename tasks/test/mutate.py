@@ -3,7 +3,7 @@
 A mutant is one function with one small change (an operator, a constant, a condition, a dropped argument); a
 test that fails on it kills it. A survivor is a change no test notices: a missing test, or an equivalent mutant
 (the same behaviour), which EQUIVALENT names with the reason. mutmut writes its mutants/ folder beside the code,
-so the run happens on a copy of the workspace's files under build/mutate/. It takes about 15 minutes on 2 cores,
+so the run happens on a copy of the workspace's files under build/mutate/. It takes 7 to 12 minutes on 2 cores,
 is not part of `doit publish`, and fails when fewer than `mutation-threshold` percent of the others are killed.
 """
 from __future__ import annotations
@@ -222,7 +222,7 @@ def run_mutation(root: str, stage: str, modules: list[str], markdown: str, thres
     with open(stage_path / 'pyproject.toml', 'a', encoding='utf-8') as fh:
         fh.write(mutmut_config(modules, tests, deselect, children))
     log = stage_path.parent / 'mutmut.log'
-    print(f'mutate: mutmut over {len(modules)} modules (about 15 minutes; log {log})', file=sys.stderr, flush=True)
+    print(f'mutate: mutmut over {len(modules)} modules (7 to 12 minutes; log {log})', file=sys.stderr, flush=True)
     with open(log, 'w', encoding='utf-8') as out:
         status = _mutmut(stage_path, 'run', log=out)
     results = read_results(stage_path / 'mutants', modules)
@@ -243,7 +243,7 @@ def run_mutation(root: str, stage: str, modules: list[str], markdown: str, thres
 
 
 def task_mutate():
-    """mutation testing (mutmut) of the plugin's pure logic -> reports/tests/mutation.md (about 15 minutes)"""
+    """mutation testing (mutmut) of the plugin's pure logic -> reports/tests/mutation.md (7 to 12 minutes)"""
     ws, cfg = workspace(), settings()
     opts = {k: cfg.get(k, v) for k, v in DEFAULTS.items()}
     modules = [p.relative_to(ws.root).as_posix() for p in mutated_modules(TASKS)]
