@@ -106,6 +106,16 @@ def test_bytes_are_written_as_they_are_and_a_copy_keeps_the_mode(tmp_path):
     assert (tmp_path / 'out' / 'm.so').stat().st_mode & 0o777 == 0o751
 
 
+def test_a_written_file_gets_the_mode_the_umask_allows(tmp_path):
+    before = os.umask(0o027)
+    try:
+        assert files.file_mode() == 0o640 and os.umask(0o027) == 0o027      # the umask itself is left as it was
+        files.replace_file(tmp_path / 'r.md', 'x')
+    finally:
+        os.umask(before)
+    assert (tmp_path / 'r.md').stat().st_mode & 0o777 == 0o640
+
+
 def test_source_files_skip_generated_folders_and_files(tmp_path):
     for name in ('a.py', 'b.md', 'c.so', 'pkg/d.pyx', 'pkg/__pycache__/e.pyc', 'build/f.py', 'x.egg-info/g.txt'):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

@@ -52,6 +52,8 @@ _MARKER = 'a PEP 508 marker contains no ";", so the first ";" is the only one'
 EQUIVALENT: dict[tuple[str, str, str], str] = {
     ('verdict', '…, key=lambda r: -(r.change or 0))', '…, key=lambda r: -(r.change or 1))'):
         'only critical and major rows are sorted, and their change is above 5%, never None or 0',
+    ('file_mode', 'mask = os.umask(0)', 'mask = os.umask(1)'):
+        'os.umask returns the previous mask whatever it sets, and the next line restores it',
     ('read_settings', "…root / 'setup.cfg', encoding='utf-8')", "…root / 'setup.cfg', encoding='UTF-8')"): _CASE,
     ('read_settings', "…(root / 'setup.cfg', encoding='utf-8')", "…(root / 'setup.cfg', encoding=None)"): _LOCALE,
     ('read_settings', "parser.read(root / 'setup.cfg', encoding='utf-8')", "parser.read(root / 'setup.cfg')"): _LOCALE,
