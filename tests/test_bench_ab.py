@@ -46,3 +46,36 @@ def test_the_worker_times_one_round_per_request_after_an_untimed_warm_up():
                  replies.append)
     assert len(replies) == 2 and set(replies[0]) == {'subject_ns', 'reference_ns'}
     assert sorted(calls) == ['r'] * 3 + ['s'] * 3   # one warm-up call each, then one per round
+
+
+def _raise():
+    raise AttributeError("'Index' object has no attribute 'query_batch'")
+
+
+def test_a_probe_whose_code_raises_answers_an_error_and_the_worker_keeps_serving():
+    replies = []
+    bad = Probe('g/bad/x', 'x', 'time ratio to numpy', _raise, int)
+    good = Probe('g/good/x', 'x', 'time ratio to numpy', int, int)
+    worker.serve([bad, good], [json.dumps({'time': 'g/bad/x'}), json.dumps({'time': 'g/good/x'})], replies.append)
+    assert 'AttributeError' in replies[0]['error'] and 'subject_ns' in replies[1]
+
+
+class _FakeWorker:
+    def __init__(self, ids, failing=()):
+        self.hello = {'probes': [{'id': i, 'rounds': 2} for i in ids]}
+        self.failing = set(failing)
+
+    def time(self, probe_id, reference=True):
+        if probe_id in self.failing:
+            return {'error': 'AttributeError: older API'}
+        return {'subject_ns': 10, 'reference_ns': 10}
+
+
+def test_a_probe_the_reference_cannot_run_is_measured_on_the_current_side_alone():
+    workers = {'current': _FakeWorker(['g/a/x', 'g/b/x']), 'reference': _FakeWorker(['g/a/x', 'g/b/x'], ['g/b/x'])}
+    _specs, times = ab.interleave(workers, ab.Progress())
+    assert len(times['current']['g/b/x']) == 2 and times['reference']['g/b/x'] == []
+    assert len(times['reference']['g/a/x']) == 2
+    broken = {'current': _FakeWorker(['g/a/x'], ['g/a/x'])}
+    with pytest.raises(ab.ABError, match='g/a/x fails on the current tree'):
+        ab.interleave(broken, ab.Progress())
