@@ -10,7 +10,7 @@ import argparse
 import sys
 import warnings
 
-from embeddenator.cli import __version__, commands
+from embeddenator.cli import __version__, commands, mount
 from embeddenator.cli.output import emit
 
 OK, USER_ERROR, DATA_ERROR = 0, 1, 2
@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--workers', type=bounded(1, MAX_WORKERS), default=None, metavar='N',
                    help=f'worker processes, 1 to {MAX_WORKERS} (default: CPUs, max 4)')
     p.set_defaults(run=commands.bench)
+
+    mount.add_parser(sub, common)
     return parser
 
 
