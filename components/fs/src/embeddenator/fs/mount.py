@@ -168,6 +168,7 @@ class Stop:
         return self
 
     def record(self, signum, frame):
+        """Keep the first stop signal; the main loop sees it within 0.1 s and ends libfuse's loop."""
         self.signal = self.signal or signum
 
     def ignore(self, signum, frame):
