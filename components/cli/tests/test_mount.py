@@ -45,7 +45,9 @@ def stored(tmp_path_factory):
     os.symlink('docs/f1.txt', src / 'link')
     os.mkfifo(src / 'fifo')
     os.chmod(src / 'docs' / 'f2.txt', 0o600)
-    os.chown(src / 'docs' / 'f4.txt', 1234, 5678) if os.geteuid() == 0 else None
+    if os.geteuid() == 0:
+        os.chown(src / 'docs' / 'f4.txt', 1234, 5678)
+        os.mknod(src / 'null', 0o620 | stat.S_IFCHR, os.makedev(1, 3))
     engram = root / 't.engram'
     fs.ingest_to([src], engram, workers=1)
     return src, engram
@@ -198,3 +200,14 @@ def test_bad_input_is_one_line_and_exit_1(stored, tmp_path, capsys, case, words)
     code = main(['mount', str(tmp_path / 'nope.engram' if case == 'engram' else engram), str(where)])
     err = capsys.readouterr().err
     assert code == USER_ERROR and words in err and err.strip().count('\n') == 0
+
+
+def test_a_corrupt_engram_is_a_data_error(stored, tmp_path, capsys):
+    _, engram = stored
+    damaged = tmp_path / 'bad.engram'
+    data = bytearray(engram.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    (tmp_path / 'mnt').mkdir()
+    assert main(['mount', str(damaged), str(tmp_path / 'mnt')]) == 2
+    assert not os.path.ismount(tmp_path / 'mnt') and capsys.readouterr().err.count('\n') == 1

@@ -109,3 +109,15 @@ def test_mountpoint_checks_say_what_is_wrong(tmp_path):
     with pytest.raises(fs.FsError, match='already a mount point'):
         check_mountpoint('/proc')
     assert check_mountpoint(tmp_path / 'empty') == str(tmp_path / 'empty')
+
+
+def test_an_engram_without_owners_shows_the_mounting_user(stored):
+    _, engram = stored
+    for item in engram.entries:
+        item.uid = item.gid = None                  # as a v1 engram loads
+    engram.root_entry = None
+    tree = Tree(engram)
+    for path in (b'', b'big.bin', b'd'):
+        got = tree.stat(tree.lookup(path))
+        assert (got['st_uid'], got['st_gid']) == (os.getuid(), os.getgid())
+    assert stat.S_IMODE(tree.stat(tree.lookup(b''))['st_mode']) == 0o755
