@@ -107,9 +107,9 @@ def test_bytes_are_written_as_they_are_and_a_copy_keeps_the_mode(tmp_path):
 
 
 def test_a_written_file_gets_the_mode_the_umask_allows(tmp_path):
-    before = os.umask(0o027)
+    before = os.umask(0o026)
     try:
-        assert files.file_mode() == 0o640 and os.umask(0o027) == 0o027      # the umask itself is left as it was
+        assert files.file_mode() == 0o640 and os.umask(0o026) == 0o026      # the umask itself is left as it was
         files.replace_file(tmp_path / 'r.md', 'x')
     finally:
         os.umask(before)
@@ -124,6 +124,13 @@ def test_source_files_skip_generated_folders_and_files(tmp_path):
     assert [p.relative_to(tmp_path).as_posix() for p in found] == ['b.md', 'a.py', 'pkg/d.pyx']
     assert files.rel(tmp_path / 'pkg' / 'd.pyx', tmp_path) == 'pkg/d.pyx'
     assert files.rel('/elsewhere/x', tmp_path) == '/elsewhere/x'
+
+
+def test_what_cython_writes_beside_a_pyx_is_not_a_source(tmp_path):
+    for name in ('k.pyx', 'k.c', 'k.cpp', 'k.html', 'other.c'):
+        (tmp_path / name).write_text('')
+    found = files.source_files([tmp_path])
+    assert [p.name for p in found] == ['k.pyx', 'other.c']
 
 
 def test_remove_tree_removes_a_folder_and_ignores_a_missing_one(tmp_path):

@@ -2,7 +2,7 @@
 fields, commit messages in unusual shapes, version rules on short versions and requirement spellings."""
 import pytest
 
-from tasks.bench.bench_gate import NOISE_FLOOR, Row, change_ci, classify, compare, counts, verdict
+from tasks.bench.bench_gate import NOISE_FLOOR, Row, change_ci, classify, compare, compare_ab, counts, verdict
 from tasks.release.commits import Commit, entry, parse_message
 from tasks.release.versions import VersionError, compatible_range, next_version, update_manifest
 
@@ -25,6 +25,26 @@ def test_change_ci_with_one_side_exact():
 def test_a_metric_without_baseline_is_a_new_row_with_its_own_fields():
     metric = {'id': 'k.dot', 'group': 'kernels', 'label': 'dot', 'unit': 'instr', 'value': 12.0}
     assert compare([metric], None) == [Row('k.dot', 'kernels', 'dot', 'instr', 12.0, None, None, None, 'new')]
+
+
+def test_a_compared_metric_keeps_its_fields():
+    metric = {'id': 'k.dot', 'group': 'kernels', 'label': 'dot', 'unit': 'instr', 'value': 12.0}
+    [row] = compare([metric], {'k.dot': {**metric, 'value': 10.0}})
+    assert (row.group, row.current, row.reference, row.cls) == ('kernels', 12.0, 10.0, 'critical')
+
+
+def test_an_a_b_metric_keeps_its_reference_and_interval():
+    base = {'id': 'k.dot', 'group': 'kernels', 'label': 'dot', 'unit': 'ratio', 'value': 1.5}
+    assert compare_ab([base]) == [Row('k.dot', 'kernels', 'dot', 'ratio', 1.5, None, None, None, 'new')]
+    [row] = compare_ab([{**base, 'reference': 1.4, 'change': 0.03, 'change_ci': 0.04}])
+    assert row == Row('k.dot', 'kernels', 'dot', 'ratio', 1.5, 1.4, 0.03, 0.04, 'minor', True)
+
+
+def test_verdict_names_whichever_commit_it_knows():
+    rows = [Row('a', 'g', 'l', 'u', 1.0, 1.0, 0.0, None, 'unchanged')]
+    assert verdict(rows, 'c' * 40)['summary'].endswith(f"({'c' * 12} against ?)")
+    assert verdict(rows, '', {'commit': 'r' * 40})['summary'].endswith(f"(current against {'r' * 12})")
+    assert '(' not in verdict(rows)['summary']
 
 
 def test_counts_add_up_per_class():
