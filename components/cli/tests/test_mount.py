@@ -106,6 +106,8 @@ def test_the_mount_is_the_source_tree(stored, tmp_path):
     src, engram = stored
     with Mount(engram, fresh(tmp_path)) as mounted:
         where = mounted.where
+        with open('/proc/mounts', encoding='utf-8') as table:          # the engram names the file system
+            assert f'{engram} {where} fuse.embeddenator ro,' in table.read()
         assert subprocess.run(['diff', '-r', str(src / 'docs'), os.path.join(where, 'docs')]).returncode == 0
         assert sorted(walk(src)) == sorted(walk(where))
         for rel in walk(src):

@@ -35,18 +35,15 @@ def add_parser(sub, common) -> None:
 
 def mount(args, show: bool) -> tuple[dict, list[str]]:
     """Mount and serve until unmounted; KeyboardInterrupt (exit 130) after Ctrl-C, once the mount is gone."""
-    from embeddenator import fs
-    from embeddenator.fs.mount import check_mountpoint, serve
+    from embeddenator.fs.mount import serve
     if args.background:
         return _background(args)
-    check_mountpoint(args.mountpoint)
-    engram = fs.load(args.engram)
 
     def ready():
         print(f'embeddenator mount: {args.engram} mounted read-only at {args.mountpoint}; stop with '
               f'fusermount3 -u {args.mountpoint} (or umount) or Ctrl-C', file=sys.stderr, flush=True)
 
-    stats = serve(engram, args.mountpoint, on_ready=ready)
+    stats = serve(args.engram, args.mountpoint, on_ready=ready)     # mountpoint, binding, then the engram
     if stats['signal'] == 'SIGINT':
         raise KeyboardInterrupt
     result = {'engram': args.engram, 'mountpoint': args.mountpoint, **stats}

@@ -188,11 +188,11 @@ def serve(engram: Engram | str | os.PathLike, mountpoint, on_ready=None, cache_c
     """
     where = check_mountpoint(mountpoint)
     mfusepy = binding()
-    engram = load(engram) if not isinstance(engram, Engram) else engram
+    name = 'engram' if isinstance(engram, Engram) else os.path.abspath(engram)     # what `mount` and `df` show
+    engram = engram if isinstance(engram, Engram) else load(engram)
     ready, failure = threading.Event(), []
     reader = ChunkReader(engram, cache_chunks)
     ops = fuse_operations(mfusepy)(Tree(engram), reader, ready)
-    name = os.fspath(engram if not isinstance(engram, Engram) else 'engram')
 
     def run():
         try:
