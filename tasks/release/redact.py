@@ -59,3 +59,8 @@ def scrub(text: str) -> str:
 def scrub_data(data):
     """`redact_data` with every remembered secret."""
     return redact_data(data, _KNOWN)
+
+
+def forget() -> None:
+    """Drop every remembered secret: a process that runs several publishes (a test session) starts each afresh."""
+    _KNOWN.clear()
