@@ -1,10 +1,8 @@
 """The suite's measuring machinery: interleaved timing, bootstrap intervals, callgrind dumps, injected slowdowns."""
-import time
-
 import numpy as np
 import pytest
 
-from tasks.bench.suite import callgrind, numpy_ref
+from tasks.bench.suite import callgrind, numpy_ref, timing
 from tasks.bench.suite.cases import Case, extra_calls, slowdowns
 from tasks.bench.suite.timing import interleaved, median_ci
 
@@ -16,17 +14,29 @@ def test_median_ci_is_tight_for_steady_samples_and_wide_for_scattered_ones():
     assert wide > 5 * tight
 
 
-def _sleep(seconds):
-    def run():
-        time.sleep(seconds)
-    return run
+class _Clock:
+    """A monotonic clock that moves only when a fake workload says it ran: timings without a loaded machine's noise."""
+
+    def __init__(self):
+        self.now = 0
+
+    def __call__(self):
+        return self.now
+
+    def work(self, ns):
+        def run():
+            self.now += ns
+        return run
 
 
-def test_interleaved_ratio_finds_a_twice_as_long_subject():
-    t = interleaved(_sleep(0.004), _sleep(0.002), rounds=5)
-    assert 1.5 < t.ratio < 2.5 and t.rounds == 5
-    both = interleaved(_sleep(0.004), _sleep(0.002), rounds=3, other=_sleep(0.004))
-    assert set(both) == {'reference', 'other'} and 0.6 < both['other'].ratio < 1.5
+def test_interleaved_ratio_finds_a_twice_as_long_subject(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(timing.time, 'perf_counter_ns', clock)
+    t = interleaved(clock.work(4000), clock.work(2000), rounds=5)
+    assert t.ratio == 2.0 and t.rel_ci == 0.0 and t.rounds == 5
+    assert (t.subject_ns, t.reference_ns) == (4000, 2000)
+    both = interleaved(clock.work(4000), clock.work(2000), rounds=3, other=clock.work(5000))
+    assert set(both) == {'reference', 'other'} and both['other'].ratio == 0.8 and both['reference'].ratio == 2.0
 
 
 def test_slowdowns_parse_and_turn_into_proportional_extra_calls():
