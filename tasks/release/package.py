@@ -24,6 +24,7 @@ import zipfile
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
+from tasks.core import kernel_build
 from tasks.core.kernels import extension_inputs
 from tasks.release.checklist import (Finding, check_baseline_isa, check_changelog, check_manifest, check_readme,
                                      check_sizes)
@@ -104,7 +105,8 @@ def _listed_files(root: Path) -> list[tuple[str, Path]]:
 # ---------------------------------------------------------------- building
 
 def stage(root: Path, comp: Component, folder: Path, epoch: int) -> Path:
-    """A copy of the component with its other declared paths inside it, every mtime set to `epoch`."""
+    """A copy of the component with its other declared paths inside it, every mtime set to `epoch`; a component
+    with extensions also gets the build definition its setup.py shares with `doit build` (kernel_build.py)."""
     shutil.rmtree(folder, ignore_errors=True)
     own = comp.root.relative_to(root).as_posix()
     for src in release_files(root, list(comp.paths)):
@@ -112,6 +114,8 @@ def stage(root: Path, comp: Component, folder: Path, epoch: int) -> Path:
         dest = folder / (rel[len(own) + 1:] if rel.startswith(own + '/') else rel)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dest)
+    if comp.extensions:
+        shutil.copy2(kernel_build.__file__, folder / 'kernel_build.py')
     for path in [folder, *folder.rglob('*')]:
         os.utime(path, (epoch, epoch))
     return folder
@@ -270,6 +274,8 @@ def package_inputs(comp: Component) -> list[Path]:
     changelog = comp.root / 'CHANGELOG.md'
     if changelog.exists() or 'changelog' in defined_tasks():
         files.add(changelog)   # written by changelog:<name> when that stage is loaded
+    if comp.extensions:
+        files.add(Path(kernel_build.__file__))
     return sorted(files | set(extension_inputs(importable(comp))))
 
 
