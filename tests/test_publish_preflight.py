@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import git
 import pytest
 
 from tasks.release import preflight, tagging
 from test_publish_support import git_repo
+
+ROOT = Path(__file__).resolve().parents[1]
 
 JUNIT = '<testsuites><testsuite tests="{t}" failures="{f}" errors="0" skipped="1"/></testsuites>'
 
@@ -38,13 +43,31 @@ def test_verdicts_are_read_from_json_and_junit(tmp_path):
     assert preflight.read_gate('integration', [tmp_path / 'tests' / 'integration.xml']).status == 'fail'
 
 
-def test_gate_tasks_are_only_those_this_run_defines(monkeypatch):
+def test_gate_tasks_do_not_depend_on_which_dodo_file_doit_loaded(monkeypatch):
+    """The graph is the plugin's, not the loader's: `doit -f other_dodo.py` builds the same one."""
     import types
     dodo = types.ModuleType('dodo')
     dodo.task_test = dodo.task_bench = lambda: None
     monkeypatch.setitem(sys.modules, 'dodo', dodo)
-    assert preflight.gate_tasks() == ['test', 'bench']
+    assert preflight.gate_tasks() == ['test', 'integration', 'audit', 'bench']
+    monkeypatch.delitem(sys.modules, 'dodo')
+    assert preflight.gate_tasks() == ['test', 'integration', 'audit', 'bench']
     assert preflight.gate_tasks(enabled=False) == []
+
+
+def _task_deps(*doit_args: str) -> list[str]:
+    out = subprocess.run([sys.executable, '-m', 'doit', *doit_args, 'info', 'publish:vsa'], cwd=ROOT,
+                         capture_output=True, text=True).stdout   # exits 1: the task is not up to date
+    block = out.split('task_dep', 1)[1].split('\n\n', 1)[0]
+    return [line.strip(' -') for line in block.splitlines()[1:] if line.strip()]
+
+
+def test_publish_builds_the_same_graph_under_another_dodo_file_name(tmp_path):
+    other = tmp_path / 'other_dodo.py'
+    shutil.copy(ROOT / 'dodo.py', other)
+    usual = _task_deps()
+    assert {'test', 'integration', 'audit', 'bench', 'apidocs:vsa'} <= set(usual)
+    assert _task_deps('-f', str(other), '-d', str(ROOT)) == usual
 
 
 @pytest.fixture

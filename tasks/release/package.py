@@ -29,7 +29,6 @@ from tasks.core.kernels import extension_inputs
 from tasks.release.checklist import (Finding, check_baseline_isa, check_changelog, check_manifest, check_readme,
                                      check_sizes)
 from tasks.core.config import settings, workspace
-from tasks.release.preflight import defined_tasks
 from tasks.release.registry import sha256_file
 from tasks.core.reporting import write_report
 from tasks.release.tagging import last_change_time
@@ -272,8 +271,7 @@ def package_inputs(comp: Component) -> list[Path]:
     ws = workspace()
     files = set(release_files(ws.root, list(comp.paths)))
     changelog = comp.root / 'CHANGELOG.md'
-    if changelog.exists() or 'changelog' in defined_tasks():
-        files.add(changelog)   # written by changelog:<name> when that stage is loaded
+    files.add(changelog)   # written by changelog:<name>: a new component's first one too
     if comp.extensions:
         files.add(Path(kernel_build.__file__))
     return sorted(files | set(extension_inputs(importable(comp))))

@@ -1,4 +1,4 @@
-"""The gates publish reads: each stage's JSON (or JUnit XML) verdict, and which gate tasks this run defines.
+"""The gates publish reads: each stage's JSON (or JUnit XML) verdict, and the gate tasks publish runs first.
 
 A gate file that does not exist means the gate was not run: the report says so and publishing goes on; a
 "fail" verdict (or an unreadable file) stops it. Nothing here pretends a missing gate passed.
@@ -6,7 +6,6 @@ A gate file that does not exist means the gate was not run: the report says so a
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
@@ -14,7 +13,7 @@ from typing import Iterable
 from tasks.core.junit import JUnitError, counts
 
 #: gate -> candidate report files (relative to the reports folder), first existing one wins, and the task that
-#: writes it (publish depends on that task when this run defines it).
+#: writes it (publish depends on that task unless `publish-runs-gates = no`).
 GATES = (
     ('tests', ('tests/summary.json',), 'test'),
     ('integration', ('tests/integration.json', 'tests/integration.xml'), 'integration'),
@@ -70,17 +69,8 @@ def _read_junit(name: str, path: Path) -> Gate:
     return Gate(name, status, f'{found.tests} tests, {found.failed} failed, {found.skipped} skipped', str(path))
 
 
-def defined_tasks() -> set[str]:
-    """Task basenames the loaded dodo file defines (`task_<name>` creators); empty outside a doit run."""
-    dodo = sys.modules.get('dodo')
-    if dodo is None:
-        return set()
-    return {key[len('task_'):] for key, value in vars(dodo).items() if key.startswith('task_') and callable(value)}
-
-
 def gate_tasks(enabled: bool = True) -> list[str]:
-    """The gate tasks publish should run first: those this run defines (they land stage by stage)."""
-    if not enabled:
-        return []
-    have = defined_tasks()
-    return [task for _, _, task in GATES if task in have]
+    """The gate tasks publish runs first. The graph is the plugin's alone (the same whichever dodo file doit
+    loaded): a dodo file that does not load the gate stages sets `publish-runs-gates = no` and publish reads
+    their reports as they are."""
+    return [task for _, _, task in GATES] if enabled else []

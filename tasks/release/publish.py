@@ -242,7 +242,7 @@ def task_publish(dry_run=False):
     ws, cfg = workspace(), settings()
     gates = preflight.gate_tasks(cfg.get('publish-runs-gates', 'yes').lower() not in ('no', 'false', '0'))
     out = out_dir(dry_run)
-    docs = ['apidocs'] if 'apidocs' in preflight.defined_tasks() else []   # the docs.rs check, when loaded
+    docs = ['apidocs']   # the docs.rs check
     # first: a group dict yielded after its subtasks would replace the group and lose their task_dep
     yield {'name': None, 'doc': 'publish every component in dependency order: gates, upload, wait until served, '
                                 'verify, tag'}
