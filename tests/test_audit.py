@@ -5,6 +5,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from doit.exceptions import TaskFailed
 
 from tasks.audit.audit import CHECKS, combine, kernel_tests, write_audit
 from tasks.audit.audit_checks import check_fuzz, check_inventory, check_sanitizers, fuzz_modules, memcheck_env
@@ -108,9 +109,10 @@ def test_report_signs_off_only_without_findings(tmp_path, capsys):
     assert data['verdict'] == 'pass' and data['summary'].startswith('3 unsafe sites, 3 reviewed')
     assert '| `pyx/k.pyx` | 3 | 3 | nogil 3 |' in md.read_text() and '- p holds n words' in posture.read_text()
     checks['inventory'].update(verdict='fail', findings=['pyx/k.pyx:7: nogil without a SAFETY: comment'])
-    assert write_audit(write_checks(tmp_path, checks), str(md), str(posture)) is False
-    err = capsys.readouterr().err
-    assert 'pyx/k.pyx:7: nogil without a SAFETY: comment' in err and 'audit: FAIL: failed: inventory' in err
+    failed = write_audit(write_checks(tmp_path, checks), str(md), str(posture))
+    assert isinstance(failed, TaskFailed) and failed.message.startswith('audit: failed: inventory')
+    assert failed.message.endswith(f'see {md}') and '\n' not in failed.message
+    assert 'pyx/k.pyx:7: nogil without a SAFETY: comment' in capsys.readouterr().err
     assert not posture.exists() and 'pyx/k.pyx:7' in md.read_text()
 
 

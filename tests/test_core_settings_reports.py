@@ -199,8 +199,8 @@ def test_gate_report_writes_prints_the_summary_and_returns_the_verdict(templates
     data = {'title': 'G', 'items': [], 'summary': '3 of 3 fine', 'verdict': 'pass'}
     assert reporting.write_gate_report('gate', out, 't.md.j2', lambda: data, (ValueError,)) is True
     assert capsys.readouterr().err == 'gate: 3 of 3 fine\n' and out.is_file() and out.with_suffix('.json').is_file()
-    assert reporting.write_gate_report('gate', out, 't.md.j2', lambda: {**data, 'verdict': 'fail'},
-                                       (ValueError,)) is False
+    failed = reporting.write_gate_report('gate', out, 't.md.j2', lambda: {**data, 'verdict': 'fail'}, (ValueError,))
+    assert isinstance(failed, TaskFailed) and failed.message == f'gate: 3 of 3 fine; see {out}'
 
 
 def test_gate_report_turns_an_expected_error_into_one_line_and_no_report(templates, tmp_path, capsys):
@@ -208,8 +208,9 @@ def test_gate_report_turns_an_expected_error_into_one_line_and_no_report(templat
         raise ValueError('reports/x.json: missing; run doit x first')
 
     out = tmp_path / 'g.md'
-    assert reporting.write_gate_report('gate', out, 't.md.j2', broken, (ValueError,)) is False
-    assert capsys.readouterr().err == 'reports/x.json: missing; run doit x first\n' and not out.exists()
+    failed = reporting.write_gate_report('gate', out, 't.md.j2', broken, (ValueError,))
+    assert isinstance(failed, TaskFailed) and failed.message == 'reports/x.json: missing; run doit x first'
+    assert capsys.readouterr().err == '' and not out.exists()
     with pytest.raises(KeyError):
         reporting.write_gate_report('gate', out, 't.md.j2', lambda: {}['x'], (ValueError,))
 

@@ -1,6 +1,7 @@
-"""The plugin's shape, read from its imports: stages import only `core` (never each other, nothing private),
-`core` imports no stage, the import graph has no cycle, the plugin never imports benchmarks/, and no module of
-tasks/ is over 400 lines. The rules are in tasks/README.md; this test is what keeps them."""
+"""The plugin's shape, read from its source: stages import only `core` (never each other, nothing private),
+`core` imports no stage, the import graph has no cycle, the plugin never imports benchmarks/, no module of tasks/
+is over 400 lines, and no action reports a failure by printing and returning False. The rules are in
+tasks/README.md; this test is what keeps them."""
 from __future__ import annotations
 
 import ast
@@ -78,6 +79,22 @@ def test_the_import_graph_has_no_cycle():
 def test_the_plugin_does_not_import_the_benchmark_scripts():
     assert [name for name, path in MODULES.items() for mod, _ in imports(path)
             if mod.split('.')[0] == 'benchmarks'] == []
+
+
+def _prints_to_stderr(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Attribute) and n.attr == 'stderr' for n in ast.walk(node))
+
+
+def test_no_function_reports_a_failure_on_stderr_and_returns_false():
+    """A failing action returns doit's TaskFailed with its one line (tasks.core.errors.failed), never False."""
+    offenders = []
+    for name, path in MODULES.items():
+        for fn in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and _prints_to_stderr(fn) and any(
+                    isinstance(r, ast.Return) and isinstance(r.value, ast.Constant) and r.value.value is False
+                    for r in ast.walk(fn)):
+                offenders.append(f'{name}.{fn.name}')
+    assert offenders == []
 
 
 @pytest.mark.parametrize('name', sorted(MODULES))

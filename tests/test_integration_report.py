@@ -2,6 +2,8 @@ import json
 
 from pathlib import Path
 
+from doit.exceptions import TaskFailed
+
 from tasks.test.integration_report import area_titles, read_cases, summarize, write_integration_report
 
 SUITE = Path(__file__).resolve().parent / 'integration'
@@ -58,14 +60,16 @@ def test_report_and_json_twin_are_written(tmp_path):
     (tmp_path / 'i.xml').write_text(JUNIT)
     (tmp_path / 'suite').mkdir()
     (tmp_path / 'suite' / 'test_retrieval_fs.py').write_text('"""retrieval to fs."""\n')
-    assert write_integration_report(str(tmp_path / 'suite'), str(tmp_path / 'i.xml'),
-                                    str(tmp_path / 'integration.md')) is False
+    failed = write_integration_report(str(tmp_path / 'suite'), str(tmp_path / 'i.xml'),
+                                      str(tmp_path / 'integration.md'))
+    assert isinstance(failed, TaskFailed) and failed.message.endswith(f'see {tmp_path / "integration.md"}')
     doc = json.loads((tmp_path / 'integration.json').read_text())
     assert doc['verdict'] == 'fail' and doc['summary']
     text = (tmp_path / 'integration.md').read_text()
     assert '**Verdict: fail**' in text and 'test_retrieval_fs::test_b' in text
 
 
-def test_missing_junit_is_a_one_line_failure(tmp_path, capsys):
-    assert write_integration_report(str(tmp_path), str(tmp_path / 'none.xml'), str(tmp_path / 'r.md')) is False
-    assert 'doit integration' in capsys.readouterr().err and not (tmp_path / 'r.md').exists()
+def test_missing_junit_is_a_one_line_failure(tmp_path):
+    failed = write_integration_report(str(tmp_path), str(tmp_path / 'none.xml'), str(tmp_path / 'r.md'))
+    assert isinstance(failed, TaskFailed) and failed.message.startswith(f'{tmp_path / "none.xml"}: cannot read')
+    assert failed.message.endswith('run `doit integration`') and not (tmp_path / 'r.md').exists()

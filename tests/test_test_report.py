@@ -2,6 +2,7 @@
 import json
 
 import pytest
+from doit.exceptions import TaskFailed
 
 from tasks.core.junit import JUnitError
 from tasks.test.test_report import junit_counts, summarize, write_summary
@@ -54,5 +55,5 @@ def test_write_summary_renders_markdown_and_json(tmp_path, capsys):
     assert data['verdict'] == 'pass' and [s['name'] for s in data['suites']] == ['io', 'integration']
     text = out.read_text()
     assert '| io | 2 | 0 | 1 | 1.25 |' in text and '| integration | 2 | 0 | 0 | 1.25 |' in text
-    assert write_summary({'cli': str(tmp_path / 'cli.xml')}, str(out)) is False
-    assert 'cli.xml: cannot read' in capsys.readouterr().err
+    failed = write_summary({'cli': str(tmp_path / 'cli.xml')}, str(out))
+    assert isinstance(failed, TaskFailed) and 'cli.xml: cannot read' in failed.message

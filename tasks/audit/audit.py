@@ -22,6 +22,7 @@ from doit.tools import config_changed
 from tasks.audit import audit_checks
 from tasks.audit.audit_checks import fuzz_modules
 from tasks.core.config import settings, workspace
+from tasks.core.errors import failed
 from tasks.core.files import component_files, remove_tree, replace_file, source_files
 from tasks.core.kernels import build_definition, extension_inputs, kernel_sources
 from tasks.core.reporting import render, write_report
@@ -88,8 +89,7 @@ def write_audit(checks: dict, markdown: str, posture: str):
     Path(posture).unlink(missing_ok=True)   # never leave a sign-off beside a failing audit
     for line in results['inventory'].get('findings', [])[:20]:
         print(line, file=sys.stderr)
-    print(f'audit: FAIL: {data["summary"]} (see {markdown})', file=sys.stderr)
-    return False
+    return failed(f'audit: {data["summary"]}; see {markdown}')
 
 
 def _timed(check, *args):

@@ -6,6 +6,9 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from doit.exceptions import TaskFailed
+
+from tasks.core.errors import failed
 from tasks.core.files import replace_file
 
 TEMPLATES = Path(__file__).resolve().parents[2] / 'templates'
@@ -25,14 +28,13 @@ def write_report(markdown: Path, template: str, data: dict) -> None:
 
 
 def write_gate_report(label: str, markdown: Path, template: str, build: Callable[[], dict],
-                      errors: tuple[type[Exception], ...]) -> bool:
-    """Action body of a gate's report: `build()` its data (one of `errors` is a one-line failure, no report),
-    write the Markdown and its JSON twin, print the summary line; True when the verdict is pass."""
+                      errors: tuple[type[Exception], ...]) -> bool | TaskFailed:
+    """Action body of a gate's report: `build()` its data (one of `errors` fails in one line, no report), write
+    the Markdown and its JSON twin, print the summary line; True when the verdict is pass, else the one line."""
     try:
         data = build()
     except errors as err:
-        print(err, file=sys.stderr)
-        return False
+        return failed(err)
     write_report(markdown, template, data)
     print(f'{label}: {data["summary"]}', file=sys.stderr)
-    return data['verdict'] == 'pass'
+    return True if data['verdict'] == 'pass' else failed(f'{label}: {data["summary"]}; see {markdown}')

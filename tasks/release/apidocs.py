@@ -14,6 +14,7 @@ from doit.tools import config_changed
 
 from tasks.core.kernels import extension_inputs
 from tasks.core.config import settings, workspace
+from tasks.core.errors import failed
 from tasks.release.package import importable, release_files, source_env
 
 DOCFORMAT = 'markdown'
@@ -33,9 +34,8 @@ def render_docs(name: str) -> bool:
     warnings = [line for line in proc.stdout.splitlines() if 'Warning' in line or 'Error' in line]
     if proc.returncode != 0 or warnings:
         sys.stderr.write(proc.stdout)
-        print(f'apidocs:{name}: pdoc reported {len(warnings) or "an error"}; fix the docstrings or annotations '
-              f'named above', file=sys.stderr)
-        return False
+        return failed(f'apidocs:{name}: pdoc reported {len(warnings) or "an error"}; fix the docstrings or '
+                      f'annotations named above')
     return True
 
 

@@ -9,10 +9,10 @@ The task edits sources, so it has no targets (`doit clean` must never delete a m
 """
 from __future__ import annotations
 
-import sys
 from typing import Iterable, Mapping
 
 from tasks.core.config import workspace
+from tasks.core.errors import failed
 from tasks.release.history import HistoryError, component_history, open_repo, tag_pattern
 from tasks.core.files import replace_file
 from tasks.release.versions import LEVELS, VersionError, commit_level, plan_bumps, update_manifest
@@ -67,8 +67,7 @@ def apply_bumps(level: list[str]):
                             {n: c.version for n, c in ws.components.items()}, released, levels)
         edits = manifest_edits(ws, bumped)
     except (BumpError, HistoryError, VersionError) as err:
-        print(f'bump: {err}', file=sys.stderr)
-        return False
+        return failed(f'bump: {err}')
     for name, new in edits.items():
         replace_file(ws.components[name].manifest, new)
     for name, comp in ws.components.items():

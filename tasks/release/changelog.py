@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
 from tasks.release.commits import Entry, entries, group
 from tasks.core.config import settings, workspace
+from tasks.core.errors import failed
 from tasks.release.history import (CHANGELOG, ComponentHistory, HistoryError, component_history, head_date, open_repo,
                                    repository_url, state, tag_name, tag_pattern)
 from tasks.release.release_notes import write_release_notes
@@ -161,8 +161,7 @@ def write_changelog(name: str):
     try:
         text = update_changelog(ws, open_repo(ws.root), comp, tag_pattern(), repository_url())
     except (HistoryError, VersionError) as err:
-        print(f'changelog:{name}: {err}', file=sys.stderr)
-        return False
+        return failed(f'changelog:{name}: {err}')
     path = comp.root / CHANGELOG
     if not path.is_file() or path.read_bytes() != text.encode('utf-8'):
         replace_file(path, text)

@@ -29,6 +29,7 @@ from tasks.core.kernels import extension_inputs
 from tasks.release.checklist import (Finding, check_baseline_isa, check_changelog, check_manifest, check_readme,
                                      check_sizes)
 from tasks.core.config import settings, workspace
+from tasks.core.errors import failed
 from tasks.release.registry import sha256_file
 from tasks.core.reporting import write_report
 from tasks.release.tagging import last_change_time
@@ -242,29 +243,30 @@ def checklist(root: Path, comp: Component, files: list[Path]) -> list[Finding]:
 
 
 def package_component(name: str) -> bool:
-    """The action of `package:<name>`: build, check, report; False (with the failed checks on stderr) if any fails."""
+    """The action of `package:<name>`: build, check, report; the failed checks on stderr and one line if any fails."""
     ws = workspace()
     comp, root = ws.components[name], ws.root
     epoch = source_date_epoch(root, comp)
     try:
         files = build_distributions(root, comp, epoch)
     except PackageError as err:
-        print(err, file=sys.stderr)
-        return False
+        return failed(err)
     findings = checklist(root, comp, files)
     advisory = {c.strip() for c in (settings().get('advisory-checks') or '').split(',') if c.strip()}
-    failed = [f for f in findings if not f.ok and f.check not in advisory]
+    failing = [f for f in findings if not f.ok and f.check not in advisory]
     data = {'component': name, 'dist': comp.dist, 'version': comp.version, 'level': comp.level,
-            'source_date_epoch': epoch, 'verdict': 'fail' if failed else 'pass',
-            'summary': f'{len(findings) - len(failed)}/{len(findings)} checks hold' +
-                       (f'; failing: {", ".join(f.check for f in failed)}' if failed else ''),
+            'source_date_epoch': epoch, 'verdict': 'fail' if failing else 'pass',
+            'summary': f'{len(findings) - len(failing)}/{len(findings)} checks hold' +
+                       (f'; failing: {", ".join(f.check for f in failing)}' if failing else ''),
             'files': [{'name': f.name, 'path': f.relative_to(root).as_posix(), 'size': f.stat().st_size,
                        'sha256': sha256_file(f), 'contents': archive_members(f)} for f in files],
             'findings': [{**f.as_dict(), 'advisory': f.check in advisory} for f in findings]}
     write_report(report_path(name), 'package.md.j2', data)
-    for finding in failed:
+    for finding in failing:
         print(f'package:{name}: {finding.check}: {finding.detail}', file=sys.stderr)
-    return not failed
+    if failing:
+        return failed(f'package:{name}: {data["summary"]}; see {report_path(name)}')
+    return True
 
 
 def package_inputs(comp: Component) -> list[Path]:

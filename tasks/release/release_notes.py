@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tasks.release.commits import BREAKING, Entry, entries
 from tasks.core.config import workspace
+from tasks.core.errors import failed
 from tasks.release.history import (ComponentHistory, HistoryError, component_history, head_date, open_repo,
                                    repository_url, tag_pattern)
 from tasks.core.reporting import write_report
@@ -83,8 +84,7 @@ def write_release_notes(md: str):
         rows = [notes_row(c, component_history(ws, repo, c, pattern), url) for c in ws.components.values()]
         notes = release_notes(rows, repo.head.commit.hexsha, head_date(repo))
     except (HistoryError, VersionError) as err:
-        print(f'changelog:release-notes: {err}', file=sys.stderr)
-        return False
+        return failed(f'changelog:release-notes: {err}')
     write_report(Path(md), 'release-notes.md.j2', asdict(notes))
     print(f'release notes: {notes.summary}', file=sys.stderr)
     return True

@@ -16,6 +16,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from tasks.core.config import settings, workspace
+from tasks.core.errors import failed
 from tasks.release import verify
 from tasks.release.redact import scrub
 from tasks.release.registry import RegistryError, open_registry, served_files
@@ -39,7 +40,7 @@ def manifest_requirements() -> list[str]:
     return verify.third_party(reqs, [c.dist for c in ws.components.values()])
 
 
-def verify_published() -> bool:
+def verify_published():
     ws, cfg = workspace(), settings()
     folder = cfg.path(cfg.build, 'verify-published')
     log = cfg.path(cfg.reports, 'publishing', 'verify-published.log')
@@ -63,8 +64,7 @@ def verify_published() -> bool:
             verify.smoke(python, comp.import_name, [e.name for e in comp.extensions], {comp.dist: comp.version},
                          [], log, ws.root / cfg.components)
     except (RegistryError, VerifyError) as err:
-        print(scrub(f'verify_published: {err}'), file=sys.stderr)
-        return False
+        return failed(scrub(f'verify_published: {err}'))
     suite = folder / 'integration'
     shutil.copytree(ws.root / 'tests' / 'integration', suite, ignore=shutil.ignore_patterns('__pycache__'))
     (folder / 'pytest.ini').write_text('[pytest]\n', encoding='utf-8')   # not the workspace's settings
@@ -76,8 +76,10 @@ def verify_published() -> bool:
     with open(log, 'a', encoding='utf-8') as fh:
         fh.write(output)
     summary = (output.strip().splitlines() or ['no output'])[-1]
+    if proc.returncode:
+        return failed(f'verify_published: {summary} (installed from the index); see {log}')
     print(f'verify_published: {summary} (installed from the index; log {log})', file=sys.stderr)
-    return proc.returncode == 0
+    return True
 
 
 def task_verify_published():
