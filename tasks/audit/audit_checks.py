@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tasks.audit import memcheck, sanitize
 from tasks.core.kernels import extension_target, kernel_sources
+from tasks.core import processes
 from tasks.core.junit import JUnitError, counts
 from tasks.audit.unsafe_inventory import describe, findings, manifest_sites, scan_source
 from tasks.core.workspace import Workspace, load_workspace
@@ -200,10 +201,11 @@ def check_fuzz(root: str, build_dir: str, seconds: float) -> dict:
     build.mkdir(parents=True, exist_ok=True)
     runs = []
     for module, _ in modules:
-        proc = subprocess.run([sys.executable, '-m', module, '--seconds', f'{seconds:g}', '--seed', '0',
-                               '--keep', str(build)], capture_output=True, text=True, timeout=seconds * 4 + 60)
-        line = (proc.stdout.strip() or proc.stderr.strip()).splitlines()[-1:] or ['no output']
-        runs.append({'module': module, 'status': proc.returncode, 'seconds': seconds, 'result': line[0]})
+        cmd = [sys.executable, '-m', module, '--seconds', f'{seconds:g}', '--seed', '0', '--keep', str(build)]
+        # a reader that hangs past the budget is this check's failure, not an exception escaping it
+        done = processes.run(cmd, timeout=seconds * 4 + 60)
+        runs.append({'module': module, 'status': 'timeout' if done.timed_out else done.returncode,
+                     'seconds': seconds, 'result': done.tail()})
     bad = [r['module'] for r in runs if r['status'] != 0]
     summary = '; '.join(f'{r["module"]}: {r["result"]}' for r in runs)
     return _result(not bad, summary, available=True, runs=runs)

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from tasks.core.errors import PluginError
 from tasks.core.kernels import compile_extension, directives
+from tasks.core.processes import run
 from tasks.core.workspace import Component
 from tasks.core import heartbeat
 
@@ -35,7 +37,7 @@ RECORD_ENV = 'EMBEDDENATOR_AUDIT_IMPORTED'
 SANITIZER_VARIABLES = ('LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', GUARD_ENV, RECORD_ENV)
 
 
-class SanitizeError(Exception):
+class SanitizeError(PluginError):
     """The sanitizer build or run cannot proceed; the message says what is missing and how to install it."""
 
 
@@ -90,11 +92,10 @@ def stage_isolated(root: Path, comp: Component, build_dir: Path, timeout: float 
     first call's compiler flags stick to the file), so compiling here would leak the sanitizer flags into a
     later normal build run by the same doit process."""
     cmd = [sys.executable, '-m', 'tasks.audit.sanitize', str(root), comp.name, str(build_dir)]
-    proc = heartbeat.run(cmd, 'audit', f'compiling the sanitizer build of {comp.name}', capture_output=True, text=True,
-                         timeout=timeout)
-    if proc.returncode != 0:
-        tail = '\n'.join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        raise SanitizeError(f'sanitizer build of {comp.name} failed (exit {proc.returncode}):\n{tail}')
+    done = run(cmd, timeout=timeout, beat=('audit', f'compiling the sanitizer build of {comp.name}'))
+    if not done.ok:
+        how = f'timed out after {timeout:g} s' if done.timed_out else f'exit {done.returncode}'
+        raise SanitizeError(f'sanitizer build of {comp.name} failed ({how}):\n{done.tail(15)}')
     return Staged(build_dir / 'stage', tuple(e.name for e in comp.extensions))
 
 

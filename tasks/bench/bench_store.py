@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tasks.core.errors import PluginError
 from tasks.core.files import replace_file
 
 FORMAT = 1
 
 
-class BaselineError(Exception):
+class BaselineError(PluginError):
     """The baseline file cannot be read; the message names the file, the field and the fix."""
 
 

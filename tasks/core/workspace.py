@@ -17,6 +17,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from tasks.core.errors import PluginError
+
 MANIFEST = 'pyproject.toml'
 #: Every component's distribution is named `<prefix><name>`; its import package is `<namespace>.<name>`.
 DEFAULT_PREFIX = 'embeddenator-'
@@ -24,7 +26,7 @@ DEFAULT_NAMESPACE = 'embeddenator'
 _NAME = re.compile(r'^[a-z][a-z0-9_]*$')
 
 
-class WorkspaceError(Exception):
+class WorkspaceError(PluginError):
     """A manifest is missing, malformed or inconsistent; the message names the file, the field and the fix."""
 
 

@@ -5,7 +5,6 @@ The counterpart of a docs.rs build: it imports the package as users will and fai
 """
 from __future__ import annotations
 
-import subprocess
 import sys
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -15,6 +14,7 @@ from doit.tools import config_changed
 from tasks.core.kernels import extension_inputs
 from tasks.core.config import settings, workspace
 from tasks.core.errors import failed
+from tasks.core.processes import run
 from tasks.release.package import importable, release_files, source_env
 
 DOCFORMAT = 'markdown'
@@ -30,10 +30,10 @@ def render_docs(name: str) -> bool:
     out = docs_dir(name)
     cmd = [sys.executable, '-W', 'error', '-m', 'pdoc', '--docformat', DOCFORMAT, '--no-show-source',
            '-o', str(out), comp.import_name]
-    proc = subprocess.run(cmd, env=source_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    warnings = [line for line in proc.stdout.splitlines() if 'Warning' in line or 'Error' in line]
-    if proc.returncode != 0 or warnings:
-        sys.stderr.write(proc.stdout)
+    done = run(cmd, env=source_env())
+    warnings = [line for line in done.output.splitlines() if 'Warning' in line or 'Error' in line]
+    if not done.ok or warnings:
+        sys.stderr.write(done.output)
         return failed(f'apidocs:{name}: pdoc reported {len(warnings) or "an error"}; fix the docstrings or '
                       f'annotations named above')
     return True

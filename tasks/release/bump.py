@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
+from tasks.core.errors import PluginError, failed
 from tasks.core.config import workspace
-from tasks.core.errors import failed
-from tasks.release.history import HistoryError, component_history, open_repo, tag_pattern
+from tasks.release.history import component_history, open_repo, tag_pattern
 from tasks.core.files import replace_file
-from tasks.release.versions import LEVELS, VersionError, commit_level, plan_bumps, update_manifest
+from tasks.release.versions import LEVELS, commit_level, plan_bumps, update_manifest
 from tasks.core.workspace import Workspace
 
 
-class BumpError(Exception):
+class BumpError(PluginError):
     """A `--level` value that names no component or no level; the message shows the accepted form."""
 
 
@@ -66,7 +66,7 @@ def apply_bumps(level: list[str]):
         bumped = plan_bumps(ws.order(), {n: c.deps for n, c in ws.components.items()},
                             {n: c.version for n, c in ws.components.items()}, released, levels)
         edits = manifest_edits(ws, bumped)
-    except (BumpError, HistoryError, VersionError) as err:
+    except PluginError as err:
         return failed(f'bump: {err}')
     for name, new in edits.items():
         replace_file(ws.components[name].manifest, new)

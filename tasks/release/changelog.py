@@ -23,13 +23,13 @@ from packaging.version import InvalidVersion, Version
 
 from tasks.release.commits import Entry, entries, group
 from tasks.core.config import settings, workspace
-from tasks.core.errors import failed
+from tasks.core.errors import PluginError, failed
 from tasks.release.history import (CHANGELOG, ComponentHistory, HistoryError, component_history, head_date, open_repo,
                                    repository_url, state, tag_name, tag_pattern)
 from tasks.release.release_notes import write_release_notes
 from tasks.core.files import replace_file
 from tasks.core.reporting import TEMPLATES, render
-from tasks.release.versions import VersionError, is_newer
+from tasks.release.versions import is_newer
 from tasks.core.uptodate import lazy_config_changed
 from tasks.core.workspace import Component, Workspace
 
@@ -160,7 +160,7 @@ def write_changelog(name: str):
     comp = ws.components[name]
     try:
         text = update_changelog(ws, open_repo(ws.root), comp, tag_pattern(), repository_url())
-    except (HistoryError, VersionError) as err:
+    except PluginError as err:
         return failed(f'changelog:{name}: {err}')
     path = comp.root / CHANGELOG
     if not path.is_file() or path.read_bytes() != text.encode('utf-8'):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from packaging.version import InvalidVersion, Version
 
+from tasks.core.errors import PluginError
 from tasks.release.commits import Commit, parse_message
 from tasks.core.config import settings
 from tasks.core.workspace import Component, Workspace
@@ -39,7 +40,7 @@ def repository_url() -> str | None:
     return url.rstrip('/') if url else None
 
 
-class HistoryError(Exception):
+class HistoryError(PluginError):
     """The git repository or the tag pattern cannot be used; the message says which and how to fix it."""
 
 

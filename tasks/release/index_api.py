@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.utils import canonicalize_name
 
+from tasks.core.errors import PluginError
 from tasks.release.redact import remember, scrub
 
 TOKEN_ENV = 'EMBEDDENATOR_INDEX_TOKEN'
@@ -27,7 +28,7 @@ JSON_TYPE = 'application/vnd.pypi.simple.v1+json'
 ACCEPT = f'{JSON_TYPE}, text/html;q=0.1'
 
 
-class RegistryError(Exception):
+class RegistryError(PluginError):
     """The index cannot be started, reached, uploaded to, or does not serve what was uploaded."""
 
 

@@ -24,24 +24,24 @@ import zipfile
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
+from tasks.core.errors import PluginError, failed
 from tasks.core import kernel_build
 from tasks.core.kernels import extension_inputs
+from tasks.core.processes import run
 from tasks.release.checklist import (Finding, check_baseline_isa, check_changelog, check_manifest, check_readme,
                                      check_sizes)
 from tasks.core.config import settings, workspace
-from tasks.core.errors import failed
 from tasks.release.registry import sha256_file
 from tasks.core.reporting import write_report
 from tasks.release.tagging import last_change_time
 from tasks.core.uptodate import lazy_config_changed
 from tasks.core.workspace import Component
-from tasks.core import heartbeat
 
 SIZE_LIMIT = 10 * 1024 * 1024
 BUILD_TOOLS = ('build', 'setuptools', 'wheel', 'Cython')
 
 
-class PackageError(Exception):
+class PackageError(PluginError):
     """A build of the distributions failed; the message names the component and the log."""
 
 
@@ -123,13 +123,9 @@ def stage(root: Path, comp: Component, folder: Path, epoch: int) -> Path:
 
 def _build(source: Path, kind: str, out: Path, env: dict, log: Path, comp: Component) -> Path:
     cmd = [sys.executable, '-m', 'build', f'--{kind}', '--no-isolation', '--outdir', str(out), str(source)]
-    proc = heartbeat.run(cmd, f'package:{comp.name}', f'building the {kind}', env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
-    with open(log, 'a', encoding='utf-8') as fh:
-        fh.write(f'$ {" ".join(cmd)}\n{proc.stdout}\n')
-    if proc.returncode != 0:
-        tail = proc.stdout.strip().splitlines()[-1:] or ['no output']
-        raise PackageError(f'{comp.manifest}: python -m build --{kind} failed ({tail[0]}); see {log}')
+    done = run(cmd, log, env=env, beat=(f'package:{comp.name}', f'building the {kind}'))
+    if not done.ok:
+        raise PackageError(f'{comp.manifest}: python -m build --{kind} failed ({done.tail()}); see {log}')
     suffix = '.tar.gz' if kind == 'sdist' else '.whl'
     [built] = [p for p in out.iterdir() if p.name.endswith(suffix)]
     return built
@@ -190,9 +186,8 @@ def archive_members(path: Path) -> list[str]:
 
 
 def _tool(check: str, cmd: list[str], cwd: Path) -> Finding:
-    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    text = ' '.join(proc.stdout.split())[-400:] or 'no output'
-    return Finding(check, proc.returncode == 0, text)
+    done = run(cmd, cwd=cwd)
+    return Finding(check, done.ok, ' '.join(done.output.split())[-400:] or 'no output')
 
 
 def source_env() -> dict:

@@ -17,6 +17,7 @@ from doit import task_params
 from doit.exceptions import TaskFailed
 
 from tasks.core.config import settings, workspace
+from tasks.core.errors import PluginError, failed
 from tasks.core.files import replace_file
 from tasks.core.reporting import write_report
 from tasks.release import preflight, tagging
@@ -28,12 +29,9 @@ from tasks.release.redact import scrub, scrub_data
 from tasks.release.registry import RegistryError, open_registry, remote_registry, served_files
 from tasks.release.release import (PublishError, Release, Steps, Verifier, dry_run_release, manifest_scripts,
                                    publish_release, stamp)
-from tasks.release.tagging import TagError
-from tasks.release.verify import VerifyError
 
 #: One id per doit process: the records and the shared venv of this run.
 RUN_ID = f'{time.strftime("%Y%m%dT%H%M%S", time.gmtime())}-{os.getpid()}'
-FAILURES = (PublishError, RegistryError, VerifyError, TagError)
 
 
 def out_dir(dry_run: bool) -> Path:
@@ -127,14 +125,15 @@ def publish_component(name: str, dry_run: bool, run: str) -> bool:
                               served_timeout=float(cfg.get('served-timeout', '120')),
                               preflight=functools.partial(check_preflight, ws.root, False))
                 record.update(publish_release(rel, registry, steps, out / 'logs' / f'{name}.log'))
-    except FAILURES as err:
+    except PluginError as err:
         record['error'] = scrub(str(err))
-        print(f'publish:{name}: {record["error"]}', file=sys.stderr)
     record = merge_record(previous, record)
     _write_record(out, record)
     render_report(dry_run, run, gates)
+    if record['error'] is not None:
+        return failed(f'publish:{name}: {record["error"]}')
     print(f'publish:{name}: {record["status"]}', file=sys.stderr)
-    return record['error'] is None
+    return True
 
 
 def _dry_run(rel: Release, verifier: Verifier) -> dict:
@@ -218,8 +217,8 @@ def publish_preflight(dry_run: bool) -> TaskFailed | None:
         if not dry_run:
             check_upload_credentials(registry)
         check_reachable(registry)
-    except (RegistryError, TagError) as err:
-        return TaskFailed(scrub(f'publish preflight: {err}'))
+    except PluginError as err:
+        return failed(scrub(f'publish preflight: {err}'))
     login = f'user {registry.username}' if registry.password else 'no login'
     print(f'publish preflight: {registry.name} answers at {registry.simple_url} ({login}'
           f'{"" if dry_run else ", upload accepted"})', file=sys.stderr)

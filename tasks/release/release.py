@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from tasks.core.errors import PluginError
 from tasks.release import registry as reg
 from tasks.release import tagging, verify
 from tasks.release.history import DEFAULT_TAG_PATTERN, tag_name
 from tasks.release.registry import Registry
 
 
-class PublishError(Exception):
+class PublishError(PluginError):
     """A release cannot go on (conflicting content, failed gate, dirty tree); the message says what to do."""
 
 

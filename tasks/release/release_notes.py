@@ -12,11 +12,11 @@ from pathlib import Path
 
 from tasks.release.commits import BREAKING, Entry, entries
 from tasks.core.config import workspace
-from tasks.core.errors import failed
-from tasks.release.history import (ComponentHistory, HistoryError, component_history, head_date, open_repo,
+from tasks.core.errors import PluginError, failed
+from tasks.release.history import (ComponentHistory, component_history, head_date, open_repo,
                                    repository_url, tag_pattern)
 from tasks.core.reporting import write_report
-from tasks.release.versions import VersionError, commit_level, effective_level, is_newer, next_version
+from tasks.release.versions import commit_level, effective_level, is_newer, next_version
 from tasks.core.workspace import Component
 
 HIGHLIGHTS = (BREAKING, 'Added', 'Fixed', 'Performance', 'Security')
@@ -83,7 +83,7 @@ def write_release_notes(md: str):
         repo = open_repo(ws.root)
         rows = [notes_row(c, component_history(ws, repo, c, pattern), url) for c in ws.components.values()]
         notes = release_notes(rows, repo.head.commit.hexsha, head_date(repo))
-    except (HistoryError, VersionError) as err:
+    except PluginError as err:
         return failed(f'changelog:release-notes: {err}')
     write_report(Path(md), 'release-notes.md.j2', asdict(notes))
     print(f'release notes: {notes.summary}', file=sys.stderr)

@@ -9,10 +9,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tasks.core.errors import PluginError
+
 _IDENTITY = re.compile(r'^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>\s]+)>\s*$')
 
 
-class TagError(Exception):
+class TagError(PluginError):
     """The git state forbids a release step; the message says what to run."""
 
 

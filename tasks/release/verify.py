@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tasks.core.errors import PluginError
 from tasks.release.index_api import Registry, RegistryError, served_files
 from tasks.release.redact import scrub
 from tasks.core import heartbeat
@@ -39,7 +40,7 @@ ISOLATED = ('--isolated', '--disable-pip-version-check', '--no-input', '--progre
             '--keyring-provider', 'disabled')
 
 
-class VerifyError(Exception):
+class VerifyError(PluginError):
     """A fresh environment could not install, import or run a package; the message says which and where to look."""
 
     def __init__(self, message: str, log: Path | None = None):

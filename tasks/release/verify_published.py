@@ -16,11 +16,10 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from tasks.core.config import settings, workspace
-from tasks.core.errors import failed
+from tasks.core.errors import PluginError, failed
 from tasks.release import verify
 from tasks.release.redact import scrub
 from tasks.release.registry import RegistryError, open_registry, served_files
-from tasks.release.verify import VerifyError
 
 TEST_TOOLS = ('pytest', 'hypothesis')   # what the integration suite imports besides the components
 
@@ -63,7 +62,7 @@ def verify_published():
         for comp in ws.components.values():
             verify.smoke(python, comp.import_name, [e.name for e in comp.extensions], {comp.dist: comp.version},
                          [], log, ws.root / cfg.components)
-    except (RegistryError, VerifyError) as err:
+    except PluginError as err:
         return failed(scrub(f'verify_published: {err}'))
     suite = folder / 'integration'
     shutil.copytree(ws.root / 'tests' / 'integration', suite, ignore=shutil.ignore_patterns('__pycache__'))

@@ -16,6 +16,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from tasks.core.errors import PluginError
 from tasks.release.commits import Message, section
 
 LEVELS = ('major', 'minor', 'patch')
@@ -24,7 +25,7 @@ _SECTION_LEVEL = {'Breaking changes': 'major', 'Added': 'minor', 'Fixed': 'patch
                   'Security': 'patch'}
 
 
-class VersionError(Exception):
+class VersionError(PluginError):
     """A version, level or manifest that the rules cannot work with; the message names what and the fix."""
 
 
