@@ -110,3 +110,16 @@ def test_update_manifest_keeps_formatting_and_comments():
 def test_update_manifest_without_changes_is_byte_identical():
     assert update_manifest(MANIFEST, None, {'embeddenator-vsa': '0.2.0'}) == MANIFEST
     assert update_manifest(MANIFEST, '0.2.0', {}) == MANIFEST
+
+
+def test_the_commit_type_decides_the_level_not_the_changelog_heading(monkeypatch):
+    """Renaming a changelog heading is presentation: the versions it produces stay the same."""
+    from tasks.release import commits
+    renamed = tuple((pattern, {'Added': 'New features', 'Fixed': 'Bug fixes'}.get(name, name))
+                    for pattern, name in commits.SECTIONS)
+    monkeypatch.setattr(commits, 'SECTIONS', renamed)
+    monkeypatch.setattr(commits, 'BREAKING', 'Incompatible')
+    levels = [level(m) for m in ('feat: a', 'fix: a', 'perf: a', 'feat!: a')]
+    assert levels == ['minor', 'patch', 'patch', 'major']
+    assert (level('security: a'), level('docs(security): a'), level('docs: a'), level('not conventional')) == (
+        'patch', 'patch', None, None)

@@ -17,21 +17,30 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tasks.core.errors import PluginError
-from tasks.release.commits import Message, section
+from tasks.release.commits import Message
 
 LEVELS = ('major', 'minor', 'patch')
-# The changelog sections that call for a release, and which one (the strongest wins).
-_SECTION_LEVEL = {'Breaking changes': 'major', 'Added': 'minor', 'Fixed': 'patch', 'Performance': 'patch',
-                  'Security': 'patch'}
+# The release a commit calls for, by its Conventional Commit type (the changelog heading it is listed under is
+# presentation and decides nothing here). A breaking commit is 'major' whatever its type; a security fix (type
+# `security`, or any type with scope `security`) is at least a patch.
+TYPE_LEVEL = {'feat': 'minor', 'fix': 'patch', 'perf': 'patch', 'security': 'patch'}
 
 
 class VersionError(PluginError):
     """A version, level or manifest that the rules cannot work with; the message names what and the fix."""
 
 
+def message_level(message: Message) -> str | None:
+    """The level one commit calls for ('major', 'minor', 'patch'), or None: it needs no release by itself."""
+    if message.breaking:
+        return 'major'
+    found = {TYPE_LEVEL.get(message.type or ''), 'patch' if message.scope == 'security' else None}
+    return next((level for level in LEVELS if level in found), None)
+
+
 def commit_level(messages: Iterable[Message]) -> str | None:
     """The strongest level the messages call for ('major', 'minor', 'patch'), or None: no release needed."""
-    found = {_SECTION_LEVEL.get(section(m)) for m in messages}
+    found = {message_level(m) for m in messages}
     return next((level for level in LEVELS if level in found), None)
 
 
