@@ -16,16 +16,22 @@ import operator
 import os
 import shutil
 import subprocess
-import sys
 import sysconfig
+import sys
 import tarfile
 import tomllib
 import zipfile
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
+from doit.task import clean_targets
+from packaging.utils import (InvalidSdistFilename, InvalidWheelFilename, canonicalize_name, parse_sdist_filename,
+                             parse_wheel_filename)
+from packaging.version import Version
+
 from tasks.core.errors import PluginError, failed
 from tasks.core import kernel_build
+from tasks.core.files import remove_tree
 from tasks.core.kernels import extension_inputs
 from tasks.core.processes import run
 from tasks.release.checklist import (Finding, check_baseline_isa, check_changelog, check_manifest, check_readme,
@@ -61,25 +67,33 @@ def report_path(name: str) -> Path:
     return cfg.path(cfg.reports, 'package', f'{name}.md')
 
 
-def _norm(dist: str) -> str:
-    return dist.replace('-', '_')
+def sdist_path(comp: Component) -> Path:
+    """The sdist's name is fixed by the standard (PEP 625): the normalized name and the version."""
+    return dist_dir(comp) / f'{canonicalize_name(comp.dist).replace("-", "_")}-{comp.version}.tar.gz'
 
 
-def sdist_name(comp: Component) -> str:
-    return f'{_norm(comp.dist)}-{comp.version}.tar.gz'
-
-
-def wheel_name(comp: Component) -> str:
-    """setuptools' wheel name: pure `py3-none-any`, with extensions `cpXY-cpXY-<platform>`."""
-    if not comp.extensions:
-        return f'{_norm(comp.dist)}-{comp.version}-py3-none-any.whl'
-    tag = f'cp{sys.version_info.major}{sys.version_info.minor}'
-    platform = sysconfig.get_platform().replace('-', '_').replace('.', '_')
-    return f'{_norm(comp.dist)}-{comp.version}-{tag}-{tag}-{platform}.whl'
+def check_names(comp: Component, sdist: Path, wheel: Path) -> None:
+    """PackageError unless both archives carry the component's name and version (the wheel's tags are build's
+    to choose: cpXY, abi3, manylinux...)."""
+    want = (canonicalize_name(comp.dist), Version(comp.version))
+    for path, parse in ((sdist, parse_sdist_filename), (wheel, parse_wheel_filename)):
+        try:
+            got = parse(path.name)[:2]
+        except (InvalidSdistFilename, InvalidWheelFilename):
+            got = None
+        if got != want:
+            raise PackageError(f'{comp.manifest}: built {path.name}, not {comp.dist} {comp.version}; check '
+                               f'[project] name and version')
 
 
 def distributions(comp: Component) -> list[Path]:
-    return [dist_dir(comp) / sdist_name(comp), dist_dir(comp) / wheel_name(comp)]
+    """The sdist and the wheel the last `package:<name>` built, as its report lists them (read, not guessed)."""
+    report = report_path(comp.name).with_suffix('.json')
+    try:
+        files = json.loads(report.read_text(encoding='utf-8'))['files']
+        return [settings().root / f['path'] for f in files]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise PackageError(f'{report}: no readable package report ({err}); run `doit package:{comp.name}`') from None
 
 
 def source_date_epoch(root: Path, comp: Component) -> int:
@@ -166,13 +180,11 @@ def build_distributions(root: Path, comp: Component, epoch: int) -> list[Path]:
     target = dist_dir(comp)
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    expected = distributions(comp)
-    for built, dest in zip((sdist, wheel), expected):
-        if built.name != dest.name:
-            raise PackageError(f'{comp.manifest}: built {built.name}, expected {dest.name}; check [project] name '
-                               f'and version')
+    check_names(comp, sdist, wheel)
+    moved = [target / built.name for built in (sdist, wheel)]
+    for built, dest in zip((sdist, wheel), moved):
         shutil.move(str(built), dest)
-    return expected
+    return moved
 
 
 # ---------------------------------------------------------------- checking
@@ -296,7 +308,7 @@ def task_package():
             'doc': f'build and check {comp.dist} {comp.version} -> dist/{name}/, {report.relative_to(ws.root)}',
             'actions': [(package_component, [name])],
             'file_dep': [str(f) for f in package_inputs(comp)],
-            'targets': [*map(str, distributions(comp)), str(report), str(report.with_suffix('.json'))],
+            'targets': [str(sdist_path(comp)), str(report), str(report.with_suffix('.json'))],
             'uptodate': [lazy_config_changed(functools.partial(_build_config, ws.root, comp, tools))],
-            'clean': True,
+            'clean': [clean_targets, (remove_tree, [str(dist_dir(comp))])],
         }

@@ -23,7 +23,7 @@ from tasks.core.reporting import write_report
 from tasks.release import preflight, tagging
 from tasks.release.history import tag_pattern
 from tasks.release.index_api import check_reachable, check_upload_credentials
-from tasks.release.package import distributions, report_path
+from tasks.release.package import distributions, report_path, sdist_path
 from tasks.release.records import merge_record
 from tasks.release.redact import scrub, scrub_data
 from tasks.release.registry import RegistryError, open_registry, remote_registry, served_files
@@ -257,7 +257,8 @@ def task_publish(dry_run=False):
             'doc': f'{"dry-run " if dry_run else ""}publish {comp.dist} {comp.version} (level {comp.level}) '
                    f'after {", ".join(comp.deps) or "nothing"}',
             'actions': [(publish_component, [name, dry_run, RUN_ID])],
-            'file_dep': [str(report_path(name).with_suffix('.json')), *map(str, distributions(comp))],
+            # the report lists (and digests) the files package built; the sdist's name is fixed, a wheel's is not
+            'file_dep': [str(report_path(name).with_suffix('.json')), str(sdist_path(comp))],
             'targets': [str(out / 'components' / f'{name}.json')],
             'uptodate': [False],   # the index and the tags decide what is left to do, not doit's state
             'task_dep': ['publish:preflight', *gates, *(f'{task}:{name}' for task in docs),
