@@ -66,7 +66,10 @@ def test_a_missing_token_stops_publish_before_any_gate_runs(workspace_root, monk
     from tasks.release import publish, registry
     marker = tmp_path / 'gate-ran'
     dodo = types.ModuleType('dodo')
-    dodo.task_test = lambda: {'actions': [(_gate_ran, [marker])], 'uptodate': [False]}
+    # publish's graph is the plugin's whatever dodo file is loaded: every gate and apidocs must exist
+    for gate in ('test', 'integration', 'audit', 'bench'):
+        setattr(dodo, f'task_{gate}', lambda: {'actions': [(_gate_ran, [marker])], 'uptodate': [False]})
+    dodo.task_apidocs = lambda: ({'name': n, 'actions': [(_gate_ran, [marker])]} for n in workspace_root.components)
     dodo.task_publish = task_publish
     dodo.DOIT_CONFIG = {'backend': 'json', 'dep_file': str(tmp_path / '.doit.json'), 'verbosity': 2}
     monkeypatch.setitem(sys.modules, 'dodo', dodo)
