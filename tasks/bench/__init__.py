@@ -1,3 +1,3 @@
-"""bench: the benchmark suite against the built kernels, per-machine baselines and the regression gate.
-Reads the built extensions and benchmarks/; writes reports/bench/results.json, gate.json (read by publish),
-report.md and chart.svg, and the baseline file (new machines only, or `doit bench_baseline`)."""
+"""bench: the benchmark suite (bench/suite/) against the built kernels, per-machine baselines, the regression gate.
+Reads the built extensions and the baseline file (benchmarks/baselines.json); writes reports/bench/results.json,
+gate.json (read by publish), report.md and chart.svg, and the baseline file (new machines, `doit bench_baseline`)."""

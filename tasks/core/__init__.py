@@ -1,3 +1,3 @@
-"""core: what every stage shares: the plugin settings (setup.cfg), the workspace model read from the manifests,
-report rendering and atomic writes, and the lazy `uptodate` helpers.
-Writes nothing itself; the stages write through `reporting`."""
+"""core: what more than one stage needs: settings, the workspace model, files and atomic writes, the kernels and
+their one build definition, JUnit reading, tool runs, PluginError and reports (tasks/README.md lists them).
+Writes nothing itself; the stages write through `files` and `reporting`."""
