@@ -40,6 +40,7 @@ import numpy as np
 
 from embeddenator import fs, vsa
 from embeddenator.fs.hierarchy import Sparse, build
+from tasks.core.files import replace_file
 
 REFERENCE = {'ingest_mb_s': 0.06, 'extract_mb_s': 0.02, 'overhead_percent': 3400.0}
 FLOOR = {'ingest_mb_s': 5.0, 'extract_mb_s': 10.0}
@@ -229,10 +230,7 @@ def main(argv=None) -> int:
               'reference': REFERENCE, 'floor': FLOOR, 'workers': args.workers, 'simd': vsa.simd_path(),
               'codec': fs.ChunkCodec().describe(), 'source': 'stdlib' if not args.tree else str(args.tree),
               'machine': {'python': platform.python_version(), 'cpus': os.cpu_count()}}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = OUT.with_suffix('.json.partial')
-    tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + '\n')
-    os.replace(tmp, OUT)
+    replace_file(OUT, json.dumps(result, indent=2, sort_keys=True) + '\n')
     print(f'fs benchmark: {result_verdict}: {summary}', file=sys.stderr)
     for name, m in memory.items():
         print(f"fs benchmark: peak RSS on {name} ({m['tree_mb']} MB): ingest {m['ingest_peak_rss_mb']} MB, extract "
