@@ -21,13 +21,14 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import version as _dist_version
 from pathlib import Path
 
+from tasks.core.errors import PluginError
 from tasks.core.heartbeat import run as run_with_heartbeat
 
 SETTING = 'bench-reference'
 DEFAULT_TAG_PATTERN = 'embeddenator-{name}-v{version}'
 
 
-class ReferenceError(Exception):
+class ReferenceError(PluginError):
     """The reference cannot be chosen or built; the message says which commit, what failed and what to do."""
 
 
