@@ -30,6 +30,7 @@ import warnings
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
+from tasks.core import processes
 from tasks.core.config import Settings
 from tasks.release.index_api import (TOKEN_ENV, Registry, RegistryError, served_files,  # noqa: F401
                                      split_userinfo, wait_until_served)
@@ -254,13 +255,9 @@ def upload(registry: Registry, files: Iterable[Path], log: Path) -> None:
            'TWINE_NON_INTERACTIVE': '1', 'NO_COLOR': '1', 'TERM': 'dumb'}
     cmd = [sys.executable, '-m', 'twine', 'upload', '--non-interactive', '--disable-progress-bar',
            '--repository-url', registry.upload_url, *files]
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = scrub(proc.stdout)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, 'a', encoding='utf-8') as fh:
-        fh.write(output)
-    if proc.returncode != 0:
-        raise RegistryError(upload_failure(registry, output, log))
+    done = processes.run(cmd, log, redact=scrub, beat=('publish', f'uploading {len(files)} files with twine'), env=env)
+    if not done.ok:
+        raise RegistryError(upload_failure(registry, done.output, log))
 
 
 def upload_failure(registry: Registry, output: str, log: Path) -> str:

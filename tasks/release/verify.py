@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import venv
@@ -32,7 +31,7 @@ from packaging.utils import canonicalize_name
 from tasks.core.errors import PluginError
 from tasks.release.index_api import Registry, RegistryError, served_files
 from tasks.release.redact import scrub
-from tasks.core import heartbeat
+from tasks.core import processes
 
 SMOKE = Path(__file__).with_name('smoke.py')
 #: Options of every verification pip call: no configuration, no prompt, no keyring lookup (the login is in NETRC).
@@ -157,15 +156,10 @@ def smoke(python: Path, import_name: str, modules: Iterable[str], versions: Mapp
 
 
 def _run(cmd: Sequence[str], log: Path, what: str, cwd: Path | None = None, env: dict | None = None) -> None:
-    log.parent.mkdir(parents=True, exist_ok=True)
     if env is None:
         env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'PYTHONHOME')}
-    proc = heartbeat.run(list(cmd), 'verify', what, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         cwd=cwd, env={**env, 'NO_COLOR': '1'})
-    output = scrub(proc.stdout)
-    with open(log, 'a', encoding='utf-8') as fh:
-        fh.write(scrub(f'$ {" ".join(cmd)}\n') + output + '\n')
-    if proc.returncode != 0:
-        errors = [line for line in output.splitlines() if line.startswith('ERROR')] or output.strip().splitlines()
-        raise VerifyError(f'{scrub(what)} failed in a fresh environment ({(errors or ["no output"])[-1]}); '
+    done = processes.run(cmd, log, redact=scrub, beat=('verify', what), cwd=cwd, env={**env, 'NO_COLOR': '1'})
+    if not done.ok:
+        errors = [line for line in done.output.splitlines() if line.startswith('ERROR')]
+        raise VerifyError(f'{scrub(what)} failed in a fresh environment ({errors[-1] if errors else done.tail()}); '
                           f'see {log}', log)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import configparser
 import shutil
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 from packaging.requirements import Requirement
 
+from tasks.core import processes
 from tasks.core.config import settings, workspace
 from tasks.core.errors import PluginError, failed
 from tasks.release import verify
@@ -68,14 +68,11 @@ def verify_published():
     shutil.copytree(ws.root / 'tests' / 'integration', suite, ignore=shutil.ignore_patterns('__pycache__'))
     (folder / 'pytest.ini').write_text('[pytest]\n', encoding='utf-8')   # not the workspace's settings
     junit.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([str(python), '-I', '-m', 'pytest', str(suite), '-q', '-p', 'no:cacheprovider',
-                           f'--junitxml={junit}', '-c', str(folder / 'pytest.ini')], cwd=folder,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = scrub(proc.stdout)
-    with open(log, 'a', encoding='utf-8') as fh:
-        fh.write(output)
-    summary = (output.strip().splitlines() or ['no output'])[-1]
-    if proc.returncode:
+    done = processes.run([python, '-I', '-m', 'pytest', suite, '-q', '-p', 'no:cacheprovider', f'--junitxml={junit}',
+                          '-c', folder / 'pytest.ini'], log, redact=scrub,
+                         beat=('verify_published', 'running the integration suite'), cwd=folder)
+    summary = done.tail()
+    if not done.ok:
         return failed(f'verify_published: {summary} (installed from the index); see {log}')
     print(f'verify_published: {summary} (installed from the index; log {log})', file=sys.stderr)
     return True
