@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
+
+from tasks.core import processes
 
 PYTEST_NO_TESTS = 5
 
@@ -45,9 +46,9 @@ def run_pytest(label: str, tests: str, junit: str, extra: tuple[str, ...] = ()):
     cmd = [sys.executable, '-m', 'pytest', tests, f'--junitxml={junit}', '-q', '-rfE', '-p', 'no:cacheprovider',
            *extra]
     print(f'{label}: testing ...', file=sys.stderr, flush=True)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if proc.returncode == 0:
+    done = processes.run(cmd, beat=(label, 'still testing'))
+    if done.ok:
         print(f'{label}: {suite_line(Path(junit))}', file=sys.stderr)
         return True
-    sys.stderr.write(proc.stdout)
-    return TaskFailed(failure_message(label, tests, junit, proc.returncode, proc.stdout))
+    sys.stderr.write(done.output)
+    return TaskFailed(failure_message(label, tests, junit, done.returncode, done.output))
