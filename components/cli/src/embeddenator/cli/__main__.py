@@ -10,7 +10,7 @@ import argparse
 import sys
 import warnings
 
-from embeddenator.cli import __version__, commands, mount
+from embeddenator.cli import __version__, commands, mount, update
 from embeddenator.cli.output import emit
 
 OK, USER_ERROR, DATA_ERROR = 0, 1, 2
@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=commands.bench)
 
     mount.add_parser(sub, common)
+    update.add_parser(sub, common, bounded(1, MAX_WORKERS))
     return parser
 
 

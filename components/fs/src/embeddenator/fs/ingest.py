@@ -171,6 +171,15 @@ def ingest(sources, skip_special: bool = False, **options) -> Engram:
     return ingest_entries(scan(sources, skip_special=skip_special), **options)
 
 
+def open_spill(target, codec: ChunkCodec) -> RowSpill:
+    """A row spill beside `target`; FsError when its folder cannot be written."""
+    try:
+        return RowSpill(os.path.dirname(os.path.abspath(target)), (2, codec.half))
+    except OSError as err:
+        raise FsError(f'{os.fspath(target)}: cannot write the engram ({err.strerror}); check the folder exists and '
+                      'is writable') from None
+
+
 def ingest_to(sources, target, skip_special: bool = False, **options) -> Engram:
     """Ingest, then write the engram atomically to `target` (untouched if anything fails).
 
@@ -196,12 +205,7 @@ def ingest_to(sources, target, skip_special: bool = False, **options) -> Engram:
     """
     clear_partials(target)
     codec = options.pop('codec', None) or ChunkCodec()
-    try:
-        spill = RowSpill(os.path.dirname(os.path.abspath(target)), (2, codec.half))
-    except OSError as err:
-        raise FsError(f'{os.fspath(target)}: cannot write the engram ({err.strerror}); check the folder exists and '
-                      'is writable') from None
-    with spill:
+    with open_spill(target, codec) as spill:
         engram = ingest_entries(scan(sources, exclude=[target], skip_special=skip_special), codec=codec,
                                 spill=spill, **options)
         save(engram, target)

@@ -1,0 +1,39 @@
+"""`embeddenator update ENGRAM SOURCE`: bring an engram to SOURCE's state, re-encoding only what changed."""
+from __future__ import annotations
+
+import os
+import time
+
+from embeddenator.cli.output import megabytes
+
+
+def add_parser(sub, common, bounded_workers) -> None:
+    """Register `update` on the subcommand parsers `sub`."""
+    p = sub.add_parser('update', parents=[common], help='bring an engram to the state of a source tree',
+                       description='Re-encode only new and changed files of SOURCE (same size and mtime: reused), '
+                                   'drop removed ones, and replace ENGRAM atomically (old or new, never a mix).')
+    p.add_argument('engram', metavar='ENGRAM')
+    p.add_argument('sources', nargs='+', metavar='SOURCE', help='the tree (as given to ingest)')
+    p.add_argument('--workers', type=bounded_workers, default=None, metavar='N', help='worker processes')
+    p.set_defaults(run=update)
+
+
+def update(args, show: bool) -> tuple[dict, list[str]]:
+    """Update `args.engram` from `args.sources`; FsError (exit 1) when the engram cannot be replaced."""
+    from embeddenator import fs
+    from embeddenator.fs.update import update_to
+    folder = os.path.dirname(os.path.abspath(args.engram))
+    # the mode bits, not os.access alone: root may write anything, but a 0444 engram says "leave me alone"
+    if os.path.exists(args.engram) and not (os.stat(args.engram).st_mode & 0o222 and os.access(args.engram, os.W_OK)
+                                            and os.access(folder, os.W_OK)):
+        raise fs.FsError(f'{args.engram}: the engram or its folder is read-only; nothing was changed')
+    start = time.perf_counter()
+    engram, counts = update_to(args.engram, args.sources if len(args.sources) > 1 else args.sources[0],
+                               workers=args.workers)
+    seconds = time.perf_counter() - start
+    summary = engram.summary()
+    result = {'engram': args.engram, **counts, 'files': summary['files'], 'bytes': summary['bytes'],
+              'seconds': round(seconds, 3)}
+    return result, [f'updated {args.engram}: {counts["encoded_files"]} files encoded, {counts["reused_files"]} '
+                    f'unchanged, {counts["removed_files"]} removed; {summary["files"]} files '
+                    f'({megabytes(summary["bytes"])}) in {seconds:.2f} s']

@@ -1,0 +1,51 @@
+"""`embeddenator update`: behaviour and bad input (missing engram, read-only engram)."""
+import json
+import os
+import stat
+
+import pytest
+
+from embeddenator.cli.__main__ import OK, USER_ERROR, main
+
+
+@pytest.fixture
+def src(tmp_path):
+    root = tmp_path / 'src'
+    root.mkdir()
+    (root / 'a.txt').write_bytes(b'alpha ' * 300)
+    (root / 'b.bin').write_bytes(os.urandom(4000))
+    return root
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_update_encodes_only_the_changed_file(src, tmp_path, capsys):
+    engram = tmp_path / 'e.engram'
+    assert run(capsys, 'ingest', src, '-o', engram, '--workers', '1')[0] == OK
+    (src / 'b.bin').write_bytes(os.urandom(4100))
+    code, out, _ = run(capsys, 'update', engram, src, '--json', '--workers', '1')
+    result = json.loads(out)
+    assert code == OK and (result['encoded_files'], result['reused_files'], result['removed_files']) == (1, 1, 0)
+    assert run(capsys, 'extract', engram, '-o', tmp_path / 'out')[0] == OK
+    assert (tmp_path / 'out' / 'b.bin').read_bytes() == (src / 'b.bin').read_bytes()
+
+
+def test_update_of_a_missing_engram_is_one_line_exit_1(src, tmp_path, capsys):
+    code, out, err = run(capsys, 'update', tmp_path / 'nope.engram', src)
+    assert code == USER_ERROR and 'no such engram' in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / 'nope.engram').exists()
+
+
+def test_update_of_a_read_only_engram_changes_nothing(src, tmp_path, capsys):
+    engram = tmp_path / 'e.engram'
+    assert run(capsys, 'ingest', src, '-o', engram, '--workers', '1')[0] == OK
+    before = engram.read_bytes()
+    engram.chmod(0o444)
+    (src / 'a.txt').write_bytes(b'changed')
+    code, _, err = run(capsys, 'update', engram, src)
+    assert code == USER_ERROR and 'read-only' in err and len(err.strip().splitlines()) == 1
+    assert engram.read_bytes() == before and stat.S_IMODE(engram.stat().st_mode) == 0o444

@@ -1,0 +1,62 @@
+"""Update in place: bring an engram to a source tree's state, re-encoding only new and changed files.
+
+A file whose path, size, mtime (ns) and data extents match the old engram's entry is not read again: its chunk
+rows, digests, corrections, SHA-256 and file vector are taken from the old engram. Everything else is encoded as
+ingest does. The new generation is written beside the old one and renamed over it (io's atomic write), so a
+crash at any point leaves either the old engram or the new one, whole; removed files simply are not in the new
+generation.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from embeddenator.fs.engram import Engram, load, save
+from embeddenator.fs.ingest import _run, assemble, open_spill, plan
+from embeddenator.fs.manifest import Entry
+from embeddenator.fs.spill import mapped_array
+from embeddenator.fs.stale import clear_partials
+from embeddenator.fs.walk import scan
+from embeddenator.fs.worker import PieceResult
+
+
+def unchanged(old: Entry | None, new: Entry) -> bool:
+    """Whether `new` (just scanned) can reuse `old`'s stored content: same kind, size, mtime and extents."""
+    return (old is not None and old.kind == new.kind == 'file' and old.size == new.size
+            and old.mtime_ns == new.mtime_ns and old.extents == new.extents)
+
+
+def _reused(engram: Engram, index: int, old: Entry, vector) -> PieceResult:
+    ids = np.asarray(engram.chunk_ids[old.first: old.first + old.count])
+    fixes = {k: engram.corrections[int(r)] for k, r in enumerate(ids) if int(r) in engram.corrections}
+    return PieceResult(index, 0, np.asarray(engram.codebook[ids]), np.asarray(engram.digests[ids]), fixes,
+                       old.size, old.sha256, vector)
+
+
+def update_to(target, sources, workers: int | None = None, skip_special: bool = False) -> tuple[Engram, dict]:
+    """Bring the engram at `target` to the state of `sources`; returns the new engram and counts
+    (reused, encoded, removed files)."""
+    old = load(target)
+    clear_partials(target)
+    codec = old.codec
+    entries = scan(sources, exclude=[target], skip_special=skip_special)
+    before = {e.path: (e, v) for e, v in zip(old.files, old.file_vectors)}
+    reuse = {i: before[e.path] for i, e in enumerate(entries) if unchanged(before.get(e.path, (None,))[0], e)}
+    units = [[p for p in unit if p.entry not in reuse] for unit in plan(entries, codec)]
+    units = [u for u in units if u]
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    with open_spill(target, codec) as spill:
+        results = _run(units, codec, int(old.stats.get('max_nnz', 200)), workers, None, spill)
+        for i, (entry, vector) in reuse.items():
+            r = _reused(old, i, entry, vector)
+            r.spill_at = spill.add(r.rows)
+            r.rows = np.empty((len(r.rows), 2, 0), '<u8')
+            results.append(r)
+        engram = assemble(entries, results, codec, int(old.stats.get('max_nnz', 200)), spill)
+        save(engram, target)
+    engram.codebook = mapped_array(target, 'codebook')
+    paths = {e.path for e in entries}
+    counts = {'reused_files': len(reuse), 'encoded_files': len({p.entry for u in units for p in u}),
+              'removed_files': sum(p not in paths for p in before)}
+    return engram, counts

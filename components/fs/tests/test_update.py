@@ -1,0 +1,67 @@
+"""Update in place: only new and changed files are encoded, removed ones leave, the result extracts whole."""
+import os
+
+import pytest
+
+from embeddenator import fs
+from embeddenator.fs.update import update_to
+
+CODEC = fs.ChunkCodec(dim=1024, chunk_size=128)
+
+
+def _tree(root, files):
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def test_update_reencodes_only_changes_and_extracts_new_state(tmp_path):
+    src = tmp_path / 'src'
+    _tree(src, {'keep.txt': b'same ' * 100, 'edit.txt': b'old ' * 50, 'gone.txt': b'bye', 'd/x.bin': bytes(300)})
+    target = tmp_path / 't.engram'
+    fs.ingest_to(src, target, codec=CODEC, workers=1)
+    (src / 'gone.txt').unlink()
+    (src / 'edit.txt').write_bytes(b'new content ' * 40)
+    os.utime(src / 'edit.txt', ns=(1, 2))
+    (src / 'd' / 'added.txt').write_bytes(b'fresh')
+    engram, counts = update_to(target, src, workers=1)
+    assert counts == {'reused_files': 2, 'encoded_files': 2, 'removed_files': 1}
+    out = tmp_path / 'out'
+    fs.extract(fs.load(target), out)
+    got = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob('*') if p.is_file()}
+    want = {p.relative_to(src).as_posix(): p.read_bytes() for p in src.rglob('*') if p.is_file()}
+    assert got == want
+    hits = fs.query(fs.load(target), b'new content ' * 10, k=1)
+    assert hits['files'][0].path == 'edit.txt'
+
+
+def test_update_of_a_missing_engram_is_an_fs_error(tmp_path):
+    (tmp_path / 'src').mkdir()
+    with pytest.raises(fs.FsError, match='no such engram'):
+        update_to(tmp_path / 'missing.engram', tmp_path / 'src')
+
+
+@pytest.mark.parametrize('delay_ms', [0, 50, 150, 300, 600])
+def test_update_killed_at_any_point_leaves_old_or_new_state(tmp_path, delay_ms):
+    import signal
+    import subprocess
+    import sys
+    import time
+    src = tmp_path / 'src'
+    _tree(src, {f'f{i}.bin': os.urandom(5000) for i in range(40)})
+    target = tmp_path / 't.engram'
+    fs.ingest_to(src, target, codec=CODEC, workers=1)
+    old = {p.name: p.read_bytes() for p in src.iterdir()}
+    for i in range(0, 40, 3):
+        (src / f'f{i}.bin').write_bytes(os.urandom(7000))
+    new = {p.name: p.read_bytes() for p in src.iterdir()}
+    code = f'from embeddenator.fs.update import update_to; update_to({str(target)!r}, {str(src)!r}, workers=1)'
+    child = subprocess.Popen([sys.executable, '-c', code])
+    time.sleep(delay_ms / 1000)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    out = tmp_path / 'out'
+    fs.extract(fs.load(target), out)
+    got = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert got in (old, new)
