@@ -49,3 +49,19 @@ def test_update_of_a_read_only_engram_changes_nothing(src, tmp_path, capsys):
     code, _, err = run(capsys, 'update', engram, src)
     assert code == USER_ERROR and 'read-only' in err and len(err.strip().splitlines()) == 1
     assert engram.read_bytes() == before and stat.S_IMODE(engram.stat().st_mode) == 0o444
+
+
+def test_rm_removes_a_path_and_refuses_unknown_or_read_only(src, tmp_path, capsys):
+    engram = tmp_path / 'e.engram'
+    assert run(capsys, 'ingest', src, '-o', engram, '--workers', '1')[0] == OK
+    before = engram.read_bytes()
+    code, _, err = run(capsys, 'rm', engram, 'not/there.txt')
+    assert code == USER_ERROR and 'not in the engram' in err and engram.read_bytes() == before
+    engram.chmod(0o444)
+    code, _, err = run(capsys, 'rm', engram, 'a.txt')
+    assert code == USER_ERROR and 'read-only' in err and engram.read_bytes() == before
+    engram.chmod(0o644)
+    code, out, _ = run(capsys, 'rm', engram, 'a.txt', '--json')
+    assert code == OK and json.loads(out)['files'] == 1
+    code, _, err = run(capsys, 'rm', tmp_path / 'missing.engram', 'a.txt')
+    assert code == USER_ERROR and 'no such engram' in err

@@ -65,3 +65,20 @@ def test_update_killed_at_any_point_leaves_old_or_new_state(tmp_path, delay_ms):
     fs.extract(fs.load(target), out)
     got = {p.name: p.read_bytes() for p in out.iterdir()}
     assert got in (old, new)
+
+
+def test_rm_drops_paths_and_refuses_unknown_ones(tmp_path):
+    from embeddenator.fs.update import remove_paths
+    src = tmp_path / 'src'
+    _tree(src, {'a.txt': b'a' * 500, 'd/b.txt': b'b' * 300, 'd/c.txt': b'c' * 10})
+    target = tmp_path / 't.engram'
+    fs.ingest_to(src, target, codec=CODEC, workers=1)
+    before = target.read_bytes()
+    with pytest.raises(fs.FsError, match='not in the engram'):
+        remove_paths(target, ['nope.txt'])
+    assert target.read_bytes() == before
+    remove_paths(target, ['d'])
+    engram = fs.load(target)
+    assert [e.path for e in engram.entries] == [b'a.txt']
+    fs.extract(engram, tmp_path / 'out')
+    assert (tmp_path / 'out' / 'a.txt').read_bytes() == b'a' * 500

@@ -17,16 +17,37 @@ def add_parser(sub, common, bounded_workers) -> None:
     p.add_argument('--workers', type=bounded_workers, default=None, metavar='N', help='worker processes')
     p.set_defaults(run=update)
 
+    p = sub.add_parser('rm', parents=[common], help='remove stored paths from an engram',
+                       description='Remove PATH (as stored; a folder takes everything under it) from ENGRAM, '
+                                   'replacing it atomically. A path the engram does not hold changes nothing.')
+    p.add_argument('engram', metavar='ENGRAM')
+    p.add_argument('paths', nargs='+', metavar='PATH')
+    p.set_defaults(run=rm)
+
+
+def _writable_engram(path: str) -> None:
+    """FsError (exit 1) unless the engram may be replaced: checked before any work, so nothing changes."""
+    from embeddenator import fs
+    folder = os.path.dirname(os.path.abspath(path))
+    # the mode bits, not os.access alone: root may write anything, but a 0444 engram says "leave me alone"
+    if os.path.exists(path) and not (os.stat(path).st_mode & 0o222 and os.access(path, os.W_OK)
+                                     and os.access(folder, os.W_OK)):
+        raise fs.FsError(f'{path}: the engram or its folder is read-only; nothing was changed')
+
+
+def rm(args, show: bool) -> tuple[dict, list[str]]:
+    """Remove `args.paths` from `args.engram`."""
+    from embeddenator.fs.update import remove_paths
+    _writable_engram(args.engram)
+    engram, counts = remove_paths(args.engram, args.paths)
+    return {'engram': args.engram, **counts, 'files': len(engram.files)}, \
+        [f'removed {counts["removed_entries"]} entries from {args.engram}; {len(engram.files)} files remain']
+
 
 def update(args, show: bool) -> tuple[dict, list[str]]:
     """Update `args.engram` from `args.sources`; FsError (exit 1) when the engram cannot be replaced."""
-    from embeddenator import fs
     from embeddenator.fs.update import update_to
-    folder = os.path.dirname(os.path.abspath(args.engram))
-    # the mode bits, not os.access alone: root may write anything, but a 0444 engram says "leave me alone"
-    if os.path.exists(args.engram) and not (os.stat(args.engram).st_mode & 0o222 and os.access(args.engram, os.W_OK)
-                                            and os.access(folder, os.W_OK)):
-        raise fs.FsError(f'{args.engram}: the engram or its folder is read-only; nothing was changed')
+    _writable_engram(args.engram)
     start = time.perf_counter()
     engram, counts = update_to(args.engram, args.sources if len(args.sources) > 1 else args.sources[0],
                                workers=args.workers)

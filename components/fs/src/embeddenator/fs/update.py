@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from embeddenator.fs.engram import Engram, load, save
+from embeddenator.fs.errors import FsError
 from embeddenator.fs.ingest import _run, assemble, open_spill, plan
 from embeddenator.fs.manifest import Entry
 from embeddenator.fs.spill import mapped_array
@@ -60,3 +61,39 @@ def update_to(target, sources, workers: int | None = None, skip_special: bool = 
     counts = {'reused_files': len(reuse), 'encoded_files': len({p.entry for u in units for p in u}),
               'removed_files': sum(p not in paths for p in before)}
     return engram, counts
+
+
+def remove_paths(target, paths) -> tuple[Engram, dict]:
+    """Remove `paths` (stored paths; a folder takes everything under it) from the engram at `target`, written as a
+    new generation renamed over the old. FsError, with nothing changed, for a path the engram does not hold or a
+    hard link left pointing at a removed file."""
+    import dataclasses
+    old = load(target)
+    gone = [os.fsencode(p).strip(b'/') for p in paths]
+    held = {e.path for e in old.entries}
+    for path in gone:
+        if path not in held:
+            raise FsError(f'{os.fsdecode(path)}: not in the engram {os.fspath(target)}; nothing was changed')
+
+    def removed(path: bytes) -> bool:
+        return any(path == g or path.startswith(g + b'/') for g in gone)
+    kept = [dataclasses.replace(e) for e in old.entries if not removed(e.path)]
+    for e in kept:
+        if e.kind == 'hardlink' and removed(e.target):
+            raise FsError(f'{os.fsdecode(e.path)} is a hard link to {os.fsdecode(e.target)}, which would be removed; '
+                          'remove both; nothing was changed')
+    vectors = {e.path: v for e, v in zip(old.files, old.file_vectors)}
+    entries = ([old.root_entry] if old.root_entry is not None else []) + kept
+    clear_partials(target)
+    with open_spill(target, old.codec) as spill:
+        results = []
+        for i, e in enumerate(entries):
+            if e.kind == 'file' and e.path:
+                r = _reused(old, i, e, vectors[e.path])
+                r.spill_at = spill.add(r.rows)
+                r.rows = np.empty((len(r.rows), 2, 0), '<u8')
+                results.append(r)
+        engram = assemble(entries, results, old.codec, int(old.stats.get('max_nnz', 200)), spill)
+        save(engram, target)
+    engram.codebook = mapped_array(target, 'codebook')
+    return engram, {'removed_entries': len(old.entries) - len(kept)}
