@@ -82,3 +82,19 @@ def test_rm_drops_paths_and_refuses_unknown_ones(tmp_path):
     assert [e.path for e in engram.entries] == [b'a.txt']
     fs.extract(engram, tmp_path / 'out')
     assert (tmp_path / 'out' / 'a.txt').read_bytes() == b'a' * 500
+
+
+def test_identical_files_are_stored_once_within_an_ingest_and_across_updates(tmp_path):
+    src = tmp_path / 'src'
+    blob = os.urandom(200_000)
+    _tree(src, {'a.bin': blob, 'b/a.bin': blob, 'c/a.bin': blob})
+    target = tmp_path / 't.engram'
+    engram = fs.ingest_to(src, target, codec=CODEC, workers=1)
+    summary = engram.summary()
+    assert summary['bytes'] == 3 * len(blob) and summary['deduplicated_bytes'] == len(blob)
+    one_copy = target.stat().st_size
+    (src / 'd').mkdir()
+    (src / 'd' / 'a.bin').write_bytes(blob)                 # a fourth copy, added by an update
+    engram, _ = update_to(target, src, workers=1)
+    assert engram.summary()['deduplicated_bytes'] == len(blob)
+    assert target.stat().st_size < one_copy * 1.1

@@ -66,7 +66,22 @@ class Engram:
                 'special': sum(kinds[k] for k in SPECIAL), 'bytes': sum(e.size for e in self.files),
                 'chunks': int(self.chunk_ids.size), 'unique_chunks': int(self.codebook.shape[0]),
                 'corrections': len(self.corrections), 'sub_engrams': len(self.hierarchy),
-                'root_nnz': self.root.nnz, **self.stats}
+                'root_nnz': self.root.nnz, 'deduplicated_bytes': self.deduplicated_bytes(), **self.stats}
+
+    def deduplicated_bytes(self) -> int:
+        """Bytes of data the unique chunks hold: each identical chunk (same BLAKE2b digest) counted once, where
+        the logical size (`bytes` in `summary`) counts every copy."""
+        size, lengths = self.codec.chunk_size, np.zeros(int(self.chunk_ids.size), dtype=np.int64)
+        for e in self.files:
+            at = e.first
+            for _, length in e.data_extents():
+                n = -(-length // size)
+                lengths[at: at + n] = size
+                if n:
+                    lengths[at + n - 1] = length - (n - 1) * size
+                at += n
+        _, first = np.unique(np.asarray(self.chunk_ids), return_index=True)
+        return int(lengths[first].sum())
 
 
 def _flatten(vectors: list[Sparse]) -> dict[str, np.ndarray]:
