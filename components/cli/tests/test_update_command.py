@@ -57,6 +57,10 @@ def test_rm_removes_a_path_and_refuses_unknown_or_read_only(src, tmp_path, capsy
     before = engram.read_bytes()
     code, _, err = run(capsys, 'rm', engram, 'not/there.txt')
     assert code == USER_ERROR and 'not in the engram' in err and engram.read_bytes() == before
+    for outside in ('/etc/passwd', '../a.txt', 'd/../../a.txt'):
+        code, _, err = run(capsys, 'rm', engram, outside)
+        assert code == USER_ERROR and 'outside the stored tree' in err and len(err.strip().splitlines()) == 1
+    assert engram.read_bytes() == before
     engram.chmod(0o444)
     code, _, err = run(capsys, 'rm', engram, 'a.txt')
     assert code == USER_ERROR and 'read-only' in err and engram.read_bytes() == before

@@ -69,9 +69,12 @@ def remove_paths(target, paths) -> tuple[Engram, dict]:
     hard link left pointing at a removed file."""
     import dataclasses
     old = load(target)
-    gone = [os.fsencode(p).strip(b'/') for p in paths]
+    gone = [os.fsencode(p).rstrip(b'/') for p in paths]
     held = {e.path for e in old.entries}
     for path in gone:
+        if path.startswith(b'/') or b'..' in path.split(b'/'):
+            raise FsError(f'{os.fsdecode(path)}: outside the stored tree; give a path as stored (relative, no ..); '
+                          'nothing was changed')
         if path not in held:
             raise FsError(f'{os.fsdecode(path)}: not in the engram {os.fspath(target)}; nothing was changed')
 
