@@ -69,3 +69,22 @@ def test_rm_removes_a_path_and_refuses_unknown_or_read_only(src, tmp_path, capsy
     assert code == OK and json.loads(out)['files'] == 1
     code, _, err = run(capsys, 'rm', tmp_path / 'missing.engram', 'a.txt')
     assert code == USER_ERROR and 'no such engram' in err
+
+
+def test_add_a_folder_and_refuse_missing_clashing_or_read_only(src, tmp_path, capsys):
+    engram = tmp_path / 'e.engram'
+    assert run(capsys, 'ingest', src, '-o', engram, '--workers', '1')[0] == OK
+    more = tmp_path / 'more'
+    more.mkdir()
+    (more / 'n.txt').write_bytes(b'new file')
+    code, out, _ = run(capsys, 'add', engram, more, '--json', '--workers', '1')
+    assert code == OK and json.loads(out)['encoded_files'] == 1
+    before = engram.read_bytes()
+    for bad, said in ((more, 'already in the engram'), (tmp_path / 'gone', 'cannot read')):
+        code, _, err = run(capsys, 'add', engram, bad)
+        assert code == USER_ERROR and said in err and len(err.strip().splitlines()) == 1
+    engram.chmod(0o444)
+    code, _, err = run(capsys, 'add', engram, src / 'a.txt')
+    assert code == USER_ERROR and 'read-only' in err and engram.read_bytes() == before
+    code, _, err = run(capsys, 'add', tmp_path / 'missing.engram', more)
+    assert code == USER_ERROR and 'no such engram' in err

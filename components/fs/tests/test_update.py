@@ -98,3 +98,25 @@ def test_identical_files_are_stored_once_within_an_ingest_and_across_updates(tmp
     engram, _ = update_to(target, src, workers=1)
     assert engram.summary()['deduplicated_bytes'] == len(blob)
     assert target.stat().st_size < one_copy * 1.1
+
+
+def test_add_puts_paths_under_their_names_and_refuses_clashes(tmp_path):
+    from embeddenator.fs.update import add_paths
+    src = tmp_path / 'src'
+    _tree(src, {'a.txt': b'a' * 500})
+    target = tmp_path / 't.engram'
+    fs.ingest_to(src, target, codec=CODEC, workers=1)
+    extra = tmp_path / 'extra'
+    _tree(extra, {'x.txt': b'x' * 700, 'y/z.bin': os.urandom(2000)})
+    _, counts = add_paths(target, [extra], workers=1)
+    assert counts['encoded_files'] == 2
+    before = target.read_bytes()
+    with pytest.raises(fs.FsError, match='already in the engram'):
+        add_paths(target, [extra])
+    with pytest.raises(fs.FsError, match='cannot read'):
+        add_paths(target, [tmp_path / 'missing'])
+    assert target.read_bytes() == before
+    out = tmp_path / 'out'
+    fs.extract(fs.load(target), out)
+    assert (out / 'a.txt').read_bytes() == b'a' * 500
+    assert (out / 'extra' / 'y' / 'z.bin').read_bytes() == (extra / 'y' / 'z.bin').read_bytes()

@@ -24,6 +24,14 @@ def add_parser(sub, common, bounded_workers) -> None:
     p.add_argument('paths', nargs='+', metavar='PATH')
     p.set_defaults(run=rm)
 
+    p = sub.add_parser('add', parents=[common], help='add files and folders to an engram',
+                       description='Add each PATH under its own name at the top of ENGRAM (encoding only it), '
+                                   'replacing ENGRAM atomically. A name the engram already holds changes nothing.')
+    p.add_argument('engram', metavar='ENGRAM')
+    p.add_argument('paths', nargs='+', metavar='PATH')
+    p.add_argument('--workers', type=bounded_workers, default=None, metavar='N', help='worker processes')
+    p.set_defaults(run=add)
+
 
 def _writable_engram(path: str) -> None:
     """FsError (exit 1) unless the engram may be replaced: checked before any work, so nothing changes."""
@@ -42,6 +50,16 @@ def rm(args, show: bool) -> tuple[dict, list[str]]:
     engram, counts = remove_paths(args.engram, args.paths)
     return {'engram': args.engram, **counts, 'files': len(engram.files)}, \
         [f'removed {counts["removed_entries"]} entries from {args.engram}; {len(engram.files)} files remain']
+
+
+def add(args, show: bool) -> tuple[dict, list[str]]:
+    """Add `args.paths` to `args.engram`."""
+    from embeddenator.fs.update import add_paths
+    _writable_engram(args.engram)
+    engram, counts = add_paths(args.engram, args.paths, workers=args.workers)
+    return {'engram': args.engram, **counts, 'files': len(engram.files)}, \
+        [f'added {counts["added_entries"]} entries to {args.engram} ({counts["encoded_files"]} files encoded); '
+         f'{len(engram.files)} files']
 
 
 def update(args, show: bool) -> tuple[dict, list[str]]:

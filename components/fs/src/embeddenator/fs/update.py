@@ -35,30 +35,66 @@ def _reused(engram: Engram, index: int, old: Entry, vector) -> PieceResult:
                        old.size, old.sha256, vector)
 
 
-def update_to(target, sources, workers: int | None = None, skip_special: bool = False) -> tuple[Engram, dict]:
-    """Bring the engram at `target` to the state of `sources`; returns the new engram and counts
-    (reused, encoded, removed files)."""
-    old = load(target)
-    clear_partials(target)
+def _rewrite(target, old: Engram, entries: list[Entry], reuse: dict, workers: int | None) -> tuple[Engram, int]:
+    """Write `entries` as the new generation at `target`: files in `reuse` (index -> (old entry, vector)) from the
+    old engram, the others encoded now; returns the engram and the number of files encoded."""
     codec = old.codec
-    entries = scan(sources, exclude=[target], skip_special=skip_special)
-    before = {e.path: (e, v) for e, v in zip(old.files, old.file_vectors)}
-    reuse = {i: before[e.path] for i, e in enumerate(entries) if unchanged(before.get(e.path, (None,))[0], e)}
     units = [[p for p in unit if p.entry not in reuse] for unit in plan(entries, codec)]
     units = [u for u in units if u]
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    max_nnz = int(old.stats.get('max_nnz', 200))
+    clear_partials(target)
     with open_spill(target, codec) as spill:
-        results = _run(units, codec, int(old.stats.get('max_nnz', 200)), workers, None, spill)
+        results = _run(units, codec, max_nnz, workers, None, spill)
         for i, (entry, vector) in reuse.items():
             r = _reused(old, i, entry, vector)
             r.spill_at = spill.add(r.rows)
             r.rows = np.empty((len(r.rows), 2, 0), '<u8')
             results.append(r)
-        engram = assemble(entries, results, codec, int(old.stats.get('max_nnz', 200)), spill)
+        engram = assemble(entries, results, codec, max_nnz, spill)
         save(engram, target)
     engram.codebook = mapped_array(target, 'codebook')
+    return engram, len({p.entry for u in units for p in u})
+
+
+def add_paths(target, paths, workers: int | None = None, skip_special: bool = False) -> tuple[Engram, dict]:
+    """Add files and folders from disk to the engram at `target`, each under its own name at the top (as ingest
+    stores several sources); FsError, nothing changed, for a missing path or a name the engram already holds."""
+    import dataclasses
+    from embeddenator.fs.walk import _add, link_duplicates
+    old = load(target)
+    held = {e.path for e in old.entries}
+    added: list[Entry] = []
+    skip = frozenset({(os.stat(target).st_dev, os.stat(target).st_ino)})
+    for path in paths:
+        try:
+            st = os.lstat(path)
+        except OSError as err:
+            raise FsError(f'{os.fspath(path)}: cannot read ({err.strerror}); nothing was changed') from None
+        name = os.fsencode(os.path.basename(os.path.abspath(path)))
+        if name in held or any(e.path == name for e in added):
+            raise FsError(f'{os.fsdecode(name)} is already in the engram; use update (or rm first); nothing was '
+                          'changed')
+        _add(os.fsencode(os.path.abspath(path)), name, st, added, skip, skip_special)
+    kept = [dataclasses.replace(e) for e in old.entries]
+    entries = ([old.root_entry] if old.root_entry is not None else []) + \
+        link_duplicates(sorted(kept + added, key=lambda e: e.path.split(b'/')))
+    vectors = {e.path: (e, v) for e, v in zip(old.files, old.file_vectors)}
+    reuse = {i: vectors[e.path] for i, e in enumerate(entries) if e.kind == 'file' and e.path in held}
+    engram, encoded = _rewrite(target, old, entries, reuse, workers)
+    return engram, {'added_entries': len(added), 'encoded_files': encoded}
+
+
+def update_to(target, sources, workers: int | None = None, skip_special: bool = False) -> tuple[Engram, dict]:
+    """Bring the engram at `target` to the state of `sources`; returns the new engram and counts
+    (reused, encoded, removed files)."""
+    old = load(target)
+    entries = scan(sources, exclude=[target], skip_special=skip_special)
+    before = {e.path: (e, v) for e, v in zip(old.files, old.file_vectors)}
+    reuse = {i: before[e.path] for i, e in enumerate(entries) if unchanged(before.get(e.path, (None,))[0], e)}
+    engram, encoded = _rewrite(target, old, entries, reuse, workers)
     paths = {e.path for e in entries}
-    counts = {'reused_files': len(reuse), 'encoded_files': len({p.entry for u in units for p in u}),
+    counts = {'reused_files': len(reuse), 'encoded_files': encoded,
               'removed_files': sum(p not in paths for p in before)}
     return engram, counts
 
