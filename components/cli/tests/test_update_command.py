@@ -88,3 +88,17 @@ def test_add_a_folder_and_refuse_missing_clashing_or_read_only(src, tmp_path, ca
     assert code == USER_ERROR and 'read-only' in err and engram.read_bytes() == before
     code, _, err = run(capsys, 'add', tmp_path / 'missing.engram', more)
     assert code == USER_ERROR and 'no such engram' in err
+
+
+def test_compact_keeps_the_tree_and_refuses_missing_or_read_only(src, tmp_path, capsys):
+    engram = tmp_path / 'e.engram'
+    assert run(capsys, 'ingest', src, '-o', engram, '--workers', '1')[0] == OK
+    assert run(capsys, 'rm', engram, 'a.txt')[0] == OK
+    code, out, _ = run(capsys, 'compact', engram, '--json')
+    result = json.loads(out)
+    assert code == OK and result['rows_after'] == result['rows_before']
+    assert run(capsys, 'extract', engram, '-o', tmp_path / 'out')[0] == OK
+    assert (tmp_path / 'out' / 'b.bin').read_bytes() == (src / 'b.bin').read_bytes()
+    engram.chmod(0o444)
+    assert run(capsys, 'compact', engram)[0] == USER_ERROR
+    assert run(capsys, 'compact', tmp_path / 'missing.engram')[0] == USER_ERROR

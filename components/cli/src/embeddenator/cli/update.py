@@ -32,6 +32,11 @@ def add_parser(sub, common, bounded_workers) -> None:
     p.add_argument('--workers', type=bounded_workers, default=None, metavar='N', help='worker processes')
     p.set_defaults(run=add)
 
+    p = sub.add_parser('compact', parents=[common], help='rewrite an engram without dead chunks',
+                       description='Rewrite ENGRAM from its live content (hierarchy rebuilt), atomically.')
+    p.add_argument('engram', metavar='ENGRAM')
+    p.set_defaults(run=compact)
+
 
 def _writable_engram(path: str) -> None:
     """FsError (exit 1) unless the engram may be replaced: checked before any work, so nothing changes."""
@@ -60,6 +65,15 @@ def add(args, show: bool) -> tuple[dict, list[str]]:
     return {'engram': args.engram, **counts, 'files': len(engram.files)}, \
         [f'added {counts["added_entries"]} entries to {args.engram} ({counts["encoded_files"]} files encoded); '
          f'{len(engram.files)} files']
+
+
+def compact(args, show: bool) -> tuple[dict, list[str]]:
+    """Compact `args.engram`."""
+    from embeddenator.fs.update import compact as run_compact
+    _writable_engram(args.engram)
+    engram, counts = run_compact(args.engram)
+    return {'engram': args.engram, **counts}, \
+        [f'compacted {args.engram}: {counts["rows_before"]} chunk rows before, {counts["rows_after"]} after']
 
 
 def update(args, show: bool) -> tuple[dict, list[str]]:

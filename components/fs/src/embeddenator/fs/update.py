@@ -136,3 +136,16 @@ def remove_paths(target, paths) -> tuple[Engram, dict]:
         save(engram, target)
     engram.codebook = mapped_array(target, 'codebook')
     return engram, {'removed_entries': len(old.entries) - len(kept)}
+
+
+def compact(target) -> tuple[Engram, dict]:
+    """Rewrite the engram at `target` from its own content: codebook rows in first-use order, the hierarchy
+    rebuilt. Updates here write whole generations, so no dead chunk is ever left behind; the counts say so."""
+    import dataclasses
+    old = load(target)
+    entries = ([old.root_entry] if old.root_entry is not None else []) + [dataclasses.replace(e) for e in old.entries]
+    vectors = {e.path: (e, v) for e, v in zip(old.files, old.file_vectors)}
+    reuse = {i: vectors[e.path] for i, e in enumerate(entries) if e.kind == 'file' and e.path}
+    rows_before = int(old.codebook.shape[0])
+    engram, _ = _rewrite(target, old, entries, reuse, 1)
+    return engram, {'rows_before': rows_before, 'rows_after': int(engram.codebook.shape[0])}
