@@ -1,12 +1,13 @@
 """Shared chunks: what content-defined chunk boundaries would save over the fixed 1,250-byte chunks.
 
-    python benchmarks/fs_dedup.py [--tree DIR] [--seed 18]
+    python benchmarks/fs_dedup.py [--tree DIR] [--seed 18] [--tree-b DIR [--stdlib-layout]] [--out FILE]
 
 Version A is a real tree (default: this Python's standard library source, picked as benchmarks/fs.py picks it);
 version B is A after seeded, deterministic edits of the kind a source tree sees between two releases: a few
 lines inserted or deleted near the top of about 10% of the files, a line changed in the middle of about 10%,
 a few files added (a copy of an existing module, edited) and a few deleted. A and B are held together, as an
-engram holds a tree and its update, and each chunking is scored by what the engram would store:
+engram holds a tree and its update (``--tree-b`` takes a real version B instead, e.g. another Python release's
+standard library), and each chunking is scored by what the engram would store:
 
 - ``rows``: unique chunks (BLAKE2b-128 digest, the engram's dedup key): one codebook row of D trits each,
   ``row_bytes`` = 2 bitplanes of H 64-bit words (2,560 bytes at D = 10,000) whatever the chunk's length;
@@ -151,11 +152,22 @@ def compare(results: dict, logical: int) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--tree', type=Path, default=None, help='version A (default: the stdlib source)')
+    parser.add_argument('--tree-b', type=Path, default=None, metavar='DIR',
+                        help='a real version B instead of the generated edits (without --tree: another stdlib folder, '
+                             'picked the same way, e.g. another Python release\'s)')
     parser.add_argument('--seed', type=int, default=18)
+    parser.add_argument('--stdlib-layout', action='store_true',
+                        help='--tree and --tree-b are standard library folders: pick their files as for the default')
+    parser.add_argument('--out', type=Path, default=OUT, help='the report (default: reports/bench/fs_dedup.json)')
     args = parser.parse_args(argv)
-    sources = [args.tree] if args.tree else stdlib_sources(Path(sysconfig.get_paths()['stdlib']))
-    a = read_tree(sources)
-    b, edits = edit_tree(a, args.seed)
+    pick = (lambda t: [t]) if args.tree and not args.stdlib_layout else stdlib_sources
+    a = read_tree(pick(args.tree or Path(sysconfig.get_paths()['stdlib'])))
+    if args.tree_b:
+        b = read_tree(pick(args.tree_b))
+        edits = {'version_b': str(args.tree_b), 'files_a': len(a), 'files_b': len(b),
+                 'unchanged': sum(a.get(n) == d for n, d in b.items())}
+    else:
+        b, edits = edit_tree(a, args.seed)
     codec = fs.ChunkCodec()
     row_bytes = 2 * codec.half * 8
     results = {name: measure(cut, a, b, row_bytes) for name, cut in chunkers().items()}
@@ -173,9 +185,9 @@ def main(argv=None) -> int:
     report = {'summary': summary, 'edits': edits, 'logical_bytes': logical, 'chunk_limit': L, 'row_bytes': row_bytes,
               'codec': codec.describe(), 'chunkings': results, 'best': best,
               'settings_min_avg_nc': SETTINGS,
-              'source': 'stdlib' if not args.tree else str(args.tree),
+              'source': str(args.tree or 'stdlib'),
               'machine': {'python': platform.python_version(), 'cpus': os.cpu_count()}}
-    replace_file(OUT, json.dumps(report, indent=2, sort_keys=True) + '\n')
+    replace_file(args.out, json.dumps(report, indent=2, sort_keys=True) + '\n')
     for name, r in results.items():
         print(f"{name:34} rows {r['rows']:>7,} ({r['rows_vs_fixed_percent']:+6.1f}%; A alone "
               f"{r['rows_a_vs_fixed_percent']:+6.1f}%)  stored {r['unique_bytes'] / 1e6:7.2f} MB "
