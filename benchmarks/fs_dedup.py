@@ -12,7 +12,9 @@ standard library), and each chunking is scored by what the engram would store:
 - ``rows``: unique chunks (BLAKE2b-128 digest, the engram's dedup key): one codebook row of D trits each,
   ``row_bytes`` = 2 bitplanes of H 64-bit words (2,560 bytes at D = 10,000) whatever the chunk's length;
 - ``unique_bytes``: the content bytes of those unique chunks (`info`'s deduplicated size);
-- ``update_rows`` / ``update_bytes``: what B adds to an engram already holding A (the cost of the update).
+- ``update_rows`` / ``update_bytes``: what B adds to an engram already holding A (the cost of the update);
+- for the fixed chunks and the chunking with the fewest rows: zstd (level 3) of the unique chunks as encoded
+  codebook rows and as plain content (rows of trits barely compress, so an engram pays per row).
 
 Chunkings: ``fixed`` (every L = 1,250 bytes from the start of a file, as the codec cuts today) and FastCDC with
 a maximum chunk of L (the codec's limit; shorter chunks are padded by the codec, the manifest would keep their
@@ -140,6 +142,26 @@ def measure(cut, a: dict[str, bytes], b: dict[str, bytes], row_bytes: int) -> di
             'chunk_mb_s': round(sum(len(d) for d in a.values()) / 1e6 / seconds, 1)}
 
 
+def compressed(cut, a: dict[str, bytes], b: dict[str, bytes], codec: fs.ChunkCodec) -> dict:
+    """zstd (level 3) of the unique chunks of A + B as codebook rows and as plain content: whether a packed
+    codebook would pay per row (rows of ternary trits barely compress) or per content byte."""
+    import numpy as np
+    import zstandard
+    unique: dict[bytes, bytes] = {}
+    for tree in (a, b):
+        for data in tree.values():
+            for c in chunking.split(data, cut(data)):
+                unique.setdefault(digest(c), c)
+    chunks = list(unique.values())
+    original = np.zeros((len(chunks), codec.chunk_size), dtype=np.uint8)
+    for i, c in enumerate(chunks):
+        original[i, :len(c)] = np.frombuffer(c, dtype=np.uint8)
+    rows = codec.pack(*codec.encode_chunks(original, np.array([len(c) for c in chunks])))
+    zstd = zstandard.ZstdCompressor(level=3)
+    return {'codebook_zstd_bytes': len(zstd.compress(rows.tobytes())),
+            'content_zstd_bytes': len(zstd.compress(b''.join(chunks)))}
+
+
 def compare(results: dict, logical: int) -> None:
     """Each chunking's figures relative to the fixed chunks (negative: it stores less)."""
     base = results['fixed']
@@ -170,18 +192,25 @@ def main(argv=None) -> int:
         b, edits = edit_tree(a, args.seed)
     codec = fs.ChunkCodec()
     row_bytes = 2 * codec.half * 8
-    results = {name: measure(cut, a, b, row_bytes) for name, cut in chunkers().items()}
+    cuts = chunkers()
+    results = {name: measure(cut, a, b, row_bytes) for name, cut in cuts.items()}
     logical = sum(map(len, a.values())) + sum(map(len, b.values()))
     compare(results, logical)
     # the engram pays per row (a D-trit vector whatever the chunk's length): the best chunking has the fewest rows
     best = min((n for n in results if n != 'fixed'), key=lambda n: (results[n]['rows'], results[n]['unique_bytes']))
     fixed, pick = results['fixed'], results[best]
+    for r, name in ((fixed, 'fixed'), (pick, best)):
+        r.update(compressed(cuts[name], a, b, codec))
+    for key in ('codebook_zstd_bytes', 'content_zstd_bytes'):
+        pick[f'{key}_vs_fixed_percent'] = round(100 * (pick[key] / fixed[key] - 1), 1)
     summary = (f"A+B {logical / 1e6:.1f} MB logical: fixed {L} B chunks store {fixed['unique_bytes'] / 1e6:.2f} MB in "
                f"{fixed['rows']:,} rows; {best} stores {pick['unique_bytes'] / 1e6:.2f} MB "
                f"({pick['unique_bytes_vs_fixed_percent']:+.1f}%) in {pick['rows']:,} rows "
                f"({pick['rows_vs_fixed_percent']:+.1f}%); the update adds {pick['update_rows']:,} rows against "
                f"{fixed['update_rows']:,} ({pick['update_rows_vs_fixed_percent']:+.1f}%), A alone takes "
-               f"{pick['rows_a_vs_fixed_percent']:+.1f}% rows")
+               f"{pick['rows_a_vs_fixed_percent']:+.1f}% rows; zstd of the unique chunks as rows "
+               f"{pick['codebook_zstd_bytes_vs_fixed_percent']:+.1f}%, as content "
+               f"{pick['content_zstd_bytes_vs_fixed_percent']:+.1f}%")
     report = {'summary': summary, 'edits': edits, 'logical_bytes': logical, 'chunk_limit': L, 'row_bytes': row_bytes,
               'codec': codec.describe(), 'chunkings': results, 'best': best,
               'settings_min_avg_nc': SETTINGS,
