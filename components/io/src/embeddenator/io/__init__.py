@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version as _version
 from embeddenator.io.arrays import read_arrays, unpack_arrays, write_arrays
 from embeddenator.io.atomic import atomic_write
 from embeddenator.io.codecs import available_codecs
-from embeddenator.io.envelope import Envelope, Streamed, read_envelope, write_envelope
+from embeddenator.io.envelope import Envelope, Streamed, envelope_bytes, read_envelope, write_envelope
 from embeddenator.io.errors import FormatError
 from embeddenator.io.header import FORMAT_VERSION, HEADER_SIZE, MAGIC, Codec, Header, Kind
 from embeddenator.io.manifest import read_json, write_json
@@ -25,6 +25,6 @@ READERS = {'envelope': read_envelope, 'packed': read_packed, 'sparse': read_spar
            'arrays': read_arrays}
 
 __all__ = ['FORMAT_VERSION', 'HEADER_SIZE', 'MAGIC', 'READERS', 'Codec', 'Envelope', 'FormatError', 'Header',
-           'Kind', 'PackedPayload', 'SparseBatch', 'Streamed', 'atomic_write', 'available_codecs', 'read_arrays',
-           'read_envelope', 'read_json', 'read_packed', 'read_sparse', 'unpack_arrays', 'write_arrays',
+           'Kind', 'PackedPayload', 'SparseBatch', 'Streamed', 'atomic_write', 'available_codecs', 'envelope_bytes',
+           'read_arrays', 'read_envelope', 'read_json', 'read_packed', 'read_sparse', 'unpack_arrays', 'write_arrays',
            'write_envelope', 'write_json', 'write_packed', 'write_sparse', '__version__']

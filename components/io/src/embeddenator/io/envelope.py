@@ -75,6 +75,14 @@ def _parts(chunks):
 def write_envelope(path, kind: Kind, chunks: Iterable, meta: dict | None = None, codec='none',
                    level: int | None = None):
     """Write one envelope atomically; `chunks` are bytes-like (numpy arrays included, written without a copy)."""
+    return atomic_write(path, envelope_bytes(path, kind, chunks, meta, codec, level))
+
+
+def envelope_bytes(path, kind: Kind, chunks: Iterable, meta: dict | None = None, codec='none',
+                   level: int | None = None):
+    """The bytes of one envelope, header first, as byte-like parts (a `Streamed` array read block by block):
+    what `write_envelope` writes, for a caller that puts envelopes one after another in a file of its own.
+    `path` only names the file in errors."""
     raw = [_as_bytes(c) for c in chunks]
     codec = codec_of(codec)
     if codec != 0 and any(isinstance(c, Streamed) for c in raw):
@@ -89,7 +97,7 @@ def write_envelope(path, kind: Kind, chunks: Iterable, meta: dict | None = None,
     for chunk in _parts(body):
         digest.update(chunk)
     header = Header(header.kind, header.codec, header.meta_len, header.stored_len, header.raw_len, digest.digest())
-    return atomic_write(path, _parts([header.pack(), *body]))
+    return _parts([header.pack(), *body])
 
 
 def read_envelope(path, kind: Kind | None = None, use_mmap: bool = False,
