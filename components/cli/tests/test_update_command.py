@@ -94,9 +94,16 @@ def test_compact_keeps_the_tree_and_refuses_missing_or_read_only(src, tmp_path, 
     engram = tmp_path / 'e.engram'
     assert run(capsys, 'ingest', src, '-o', engram, '--workers', '1')[0] == OK
     assert run(capsys, 'rm', engram, 'a.txt')[0] == OK
+    code, out, _ = run(capsys, 'info', engram, '--json')
+    info = json.loads(out)
+    assert code == OK and info['dead_bytes'] > 0 and info['deleted_entries'] == 1 and info['generation'] == 1
     code, out, _ = run(capsys, 'compact', engram, '--json')
     result = json.loads(out)
-    assert code == OK and result['rows_after'] == result['rows_before']
+    assert code == OK and result['rows_after'] < result['rows_before']        # a.txt's rows were dead
+    assert result['file_bytes_after'] < result['file_bytes_before'] and result['dead_bytes_before'] > 0
+    code, out, _ = run(capsys, 'info', engram, '--json')
+    info = json.loads(out)
+    assert info['dead_bytes'] == 0 and info['deleted_entries'] == 0 and info['generation'] == 0
     assert run(capsys, 'extract', engram, '-o', tmp_path / 'out')[0] == OK
     assert (tmp_path / 'out' / 'b.bin').read_bytes() == (src / 'b.bin').read_bytes()
     engram.chmod(0o444)

@@ -83,10 +83,27 @@ def test_corrupted_engram_file_is_a_format_error(tree, tmp_path):
     path = tmp_path / 't.engram'
     fs.ingest_to(tree, path, workers=1)
     data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
+    data[data.index(b'{"entries":') + 20] ^= 0x01                       # the manifest: checked on load
     path.write_bytes(bytes(data))
-    with pytest.raises(FormatError, match='checksum'):
+    with pytest.raises(FormatError, match="checksum mismatch: array 'manifest'"):
         fs.load(path)
+
+
+def test_a_damaged_codebook_row_is_found_by_verify_and_by_extract_not_by_load(tree, tmp_path):
+    path = tmp_path / 't.engram'
+    engram = fs.ingest_to(tree, path, workers=1)
+    fs.verify(path)
+    entry = next(e for e in engram.entries if e.path == b'a/b/blob.bin')
+    row = int(engram.chunk_ids[entry.first])
+    data = bytearray(path.read_bytes())
+    start = data.index(np.asarray(engram.codebook[row]).tobytes())
+    data[start] ^= 0x01
+    path.write_bytes(bytes(data))
+    damaged = fs.load(path)                                              # rows are checked as they are decoded
+    with pytest.raises(FormatError, match='checksum'):
+        fs.verify(path)
+    with pytest.raises(fs.IntegrityError, match='blob.bin'):
+        fs.extract(damaged, tmp_path / 'out')
 
 
 def test_extract_refuses_to_overwrite_unless_forced(tree, tmp_path):

@@ -186,6 +186,7 @@ def test_version_one_manifest_entries_still_load():
 
 def test_an_engram_from_a_newer_format_is_refused_with_a_clear_error(tmp_path):
     from embeddenator.fs.engram import to_arrays
+    from embeddenator.fs.journal import checks
     from embeddenator.io import write_arrays
     engram = fs.ingest(_one_file(tmp_path), workers=1)
     arrays, meta = to_arrays(engram)
@@ -195,6 +196,7 @@ def test_an_engram_from_a_newer_format_is_refused_with_a_clear_error(tmp_path):
     manifest = json.loads(bytes(arrays['manifest']))
     manifest['entries'][0]['kind'] = 'socket'
     arrays['manifest'] = np.frombuffer(json.dumps(manifest).encode(), np.uint8)
+    meta['checks'] = checks(arrays)                     # a crafted engram whose checksums match
     write_arrays(tmp_path / 'odd.engram', arrays, schema=fs.SCHEMA, extra=meta)
     with pytest.raises(FormatError, match="kind 'socket'"):
         fs.load(tmp_path / 'odd.engram')

@@ -26,7 +26,8 @@ def test_update_reencodes_only_changes_and_extracts_new_state(tmp_path):
     os.utime(src / 'edit.txt', ns=(1, 2))
     (src / 'd' / 'added.txt').write_bytes(b'fresh')
     engram, counts = update_to(target, src, workers=1)
-    assert counts == {'reused_files': 2, 'encoded_files': 2, 'removed_files': 1}
+    # keep.txt and d/x.bin were written within a second of the ingest: racily clean, so hashed before reuse
+    assert counts == {'reused_files': 2, 'encoded_files': 2, 'removed_files': 1, 'hashed_files': 2}
     out = tmp_path / 'out'
     fs.extract(fs.load(target), out)
     got = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob('*') if p.is_file()}
@@ -95,9 +96,11 @@ def test_identical_files_are_stored_once_within_an_ingest_and_across_updates(tmp
     one_copy = target.stat().st_size
     (src / 'd').mkdir()
     (src / 'd' / 'a.bin').write_bytes(blob)                 # a fourth copy, added by an update
+    rows = engram.codebook.shape[0]
     engram, _ = update_to(target, src, workers=1)
     assert engram.summary()['deduplicated_bytes'] == len(blob)
-    assert target.stat().st_size < one_copy * 1.1
+    assert engram.codebook.shape[0] == rows                 # no new row: only the state arrays were appended
+    assert target.stat().st_size < one_copy * 1.25
 
 
 def test_add_puts_paths_under_their_names_and_refuses_clashes(tmp_path):

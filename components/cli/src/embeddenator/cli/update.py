@@ -10,16 +10,21 @@ from embeddenator.cli.output import megabytes
 def add_parser(sub, common, bounded_workers) -> None:
     """Register `update` on the subcommand parsers `sub`."""
     p = sub.add_parser('update', parents=[common], help='bring an engram to the state of a source tree',
-                       description='Re-encode only new and changed files of SOURCE (same size and mtime: reused), '
-                                   'drop removed ones, and replace ENGRAM atomically (old or new, never a mix).')
+                       description='Re-encode only new and changed files of SOURCE (same size and mtime: reused; '
+                                   'hashed first when the mtime is within a second of the last write), mark removed '
+                                   'ones deleted, and append the change to ENGRAM (old or new state, never a mix).')
     p.add_argument('engram', metavar='ENGRAM')
     p.add_argument('sources', nargs='+', metavar='SOURCE', help='the tree (as given to ingest)')
     p.add_argument('--workers', type=bounded_workers, default=None, metavar='N', help='worker processes')
+    p.add_argument('--checksum', action='store_true',
+                   help='hash every file whose size and mtime match, and re-encode it if its content differs '
+                        '(like rsync -c)')
     p.set_defaults(run=update)
 
     p = sub.add_parser('rm', parents=[common], help='remove stored paths from an engram',
-                       description='Remove PATH (as stored; a folder takes everything under it) from ENGRAM, '
-                                   'replacing it atomically. A path the engram does not hold changes nothing.')
+                       description='Mark PATH (as stored; a folder takes everything under it) deleted in ENGRAM '
+                                   '(its unshared chunks become dead bytes until compact). A path the engram does '
+                                   'not hold changes nothing.')
     p.add_argument('engram', metavar='ENGRAM')
     p.add_argument('paths', nargs='+', metavar='PATH')
     p.set_defaults(run=rm)
@@ -33,7 +38,8 @@ def add_parser(sub, common, bounded_workers) -> None:
     p.set_defaults(run=add)
 
     p = sub.add_parser('compact', parents=[common], help='rewrite an engram without dead chunks',
-                       description='Rewrite ENGRAM from its live content (hierarchy rebuilt), atomically.')
+                       description='Rewrite ENGRAM from its live content, atomically: dead chunks, earlier '
+                                   'generations and deleted records dropped, hierarchy rebuilt.')
     p.add_argument('engram', metavar='ENGRAM')
     p.set_defaults(run=compact)
 
@@ -73,7 +79,8 @@ def compact(args, show: bool) -> tuple[dict, list[str]]:
     _writable_engram(args.engram)
     engram, counts = run_compact(args.engram)
     return {'engram': args.engram, **counts}, \
-        [f'compacted {args.engram}: {counts["rows_before"]} chunk rows before, {counts["rows_after"]} after']
+        [f'compacted {args.engram}: {counts["rows_before"]} chunk rows before, {counts["rows_after"]} after; '
+         f'{megabytes(counts["file_bytes_before"])} -> {megabytes(counts["file_bytes_after"])}']
 
 
 def update(args, show: bool) -> tuple[dict, list[str]]:
@@ -82,11 +89,12 @@ def update(args, show: bool) -> tuple[dict, list[str]]:
     _writable_engram(args.engram)
     start = time.perf_counter()
     engram, counts = update_to(args.engram, args.sources if len(args.sources) > 1 else args.sources[0],
-                               workers=args.workers)
+                               workers=args.workers, checksum=args.checksum)
     seconds = time.perf_counter() - start
     summary = engram.summary()
     result = {'engram': args.engram, **counts, 'files': summary['files'], 'bytes': summary['bytes'],
               'seconds': round(seconds, 3)}
     return result, [f'updated {args.engram}: {counts["encoded_files"]} files encoded, {counts["reused_files"]} '
-                    f'unchanged, {counts["removed_files"]} removed; {summary["files"]} files '
+                    f'unchanged ({counts["hashed_files"]} hashed), {counts["removed_files"]} removed; '
+                    f'{summary["files"]} files '
                     f'({megabytes(summary["bytes"])}) in {seconds:.2f} s']

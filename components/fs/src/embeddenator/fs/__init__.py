@@ -8,7 +8,7 @@
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from embeddenator.fs.codec import CODEC_VERSION, ChunkCodec
-from embeddenator.fs.engram import SCHEMA, Engram, load, save
+from embeddenator.fs.engram import SCHEMA, Engram, load, save, verify
 from embeddenator.fs.errors import FsError, FsWarning, IntegrityError
 from embeddenator.fs.extract import extract, read_file
 from embeddenator.fs.hierarchy import MAX_NNZ, Sparse, prefix_shift
@@ -24,4 +24,4 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = ['CODEC_VERSION', 'ChunkCodec', 'Engram', 'Entry', 'FsError', 'FsWarning', 'Hit', 'IntegrityError',
            'MAX_NNZ', 'SCHEMA', 'Sparse', 'extract', 'ingest', 'ingest_entries', 'ingest_to', 'load', 'prefix_shift',
-           'query', 'read_file', 'save', 'scan', '__version__']
+           'query', 'read_file', 'save', 'scan', 'verify', '__version__']

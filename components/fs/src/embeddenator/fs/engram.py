@@ -1,8 +1,10 @@
-"""The engram: root vector, chunk codebook, manifest, correction store and hierarchy, saved as one io envelope.
+"""The engram: root vector, chunk codebook, manifest, correction store and hierarchy, saved as io envelopes.
 
-On disk it is an `embeddenator.io` arrays envelope (schema ``embeddenator-fs/engram/v1``): checksummed, written
-atomically (a failed save leaves the previous file as it was), memory-mapped on load so extraction reads the
-codebook lazily.
+On disk (schema ``embeddenator-fs/engram/v3``) it is a journal of `embeddenator.io` arrays envelopes (see
+`journal`): segment 0 written atomically by ingest and compact (a failed save leaves the previous file as it was),
+one segment appended per update. It is memory-mapped on load so extraction reads the codebook lazily, and the
+load checks the small arrays by their own SHA-256 instead of hashing the whole file. v1 and v2 engrams (one
+envelope, checked whole on load) are still read; a newer schema is a FormatError that says to upgrade.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from embeddenator.fs import journal
 from embeddenator.fs.codec import ChunkCodec
 from embeddenator.fs.corrections import KINDS as FIX_KINDS, Correction
 from embeddenator.fs.errors import FsError
@@ -20,9 +23,12 @@ from embeddenator.fs.hierarchy import Sparse
 from embeddenator.fs.manifest import KINDS, SPECIAL, Entry, decode_path, encode_path
 from embeddenator.io import Streamed
 
-SCHEMA = 'embeddenator-fs/engram/v2'
+SCHEMA = 'embeddenator-fs/engram/v3'
 RELEASE_BYTES = 32 << 20         # mapped engram bytes read between two releases of the touched pages
-READABLE = ('embeddenator-fs/engram/v1', SCHEMA)    # v2 added owners, hard links, fifos, devices, sparse extents, root
+# v2 added owners, hard links, fifos, devices, sparse extents, root; v3 the journal of segments and deleted records
+LEGACY = ('embeddenator-fs/engram/v1', 'embeddenator-fs/engram/v2')
+READABLE = (*LEGACY, SCHEMA)
+ROW_ARRAYS = ('codebook', 'digests', 'fix_rows', 'fix_kinds', 'fix_offsets', 'fix_payload')
 
 
 @dataclass
@@ -38,6 +44,8 @@ class Engram:
     stats: dict = field(default_factory=dict)
     root_entry: Entry | None = None       # the source folder's own mode, owner and mtime (a lone folder source)
     mapping: object = field(default=None, repr=False, compare=False)   # the file's mmap when loaded from one
+    deleted: list = field(default_factory=list)   # {'path', 'kind', 'generation'} of entries removed since compact
+    journal: dict = field(default_factory=dict, repr=False, compare=False)   # segments, end, sizes (loaded v3)
     unreleased: int = field(default=0, repr=False, compare=False)
 
     def note_read(self, nbytes: int) -> None:
@@ -66,7 +74,18 @@ class Engram:
                 'special': sum(kinds[k] for k in SPECIAL), 'bytes': sum(e.size for e in self.files),
                 'chunks': int(self.chunk_ids.size), 'unique_chunks': int(self.codebook.shape[0]),
                 'corrections': len(self.corrections), 'sub_engrams': len(self.hierarchy),
-                'root_nnz': self.root.nnz, 'deduplicated_bytes': self.deduplicated_bytes(), **self.stats}
+                'root_nnz': self.root.nnz, 'deduplicated_bytes': self.deduplicated_bytes(), **self.stats,
+                **self.storage()}
+
+    def storage(self) -> dict:
+        """Live and dead stored bytes: a codebook row (with its digest) is live while a file's chunk uses it; rows
+        only removed or replaced files used, and the state arrays of earlier generations, are dead until compact."""
+        row_bytes = 16 * self.codec.half + 16
+        live_rows = int(np.unique(np.asarray(self.chunk_ids)).size)
+        dead_rows = int(self.codebook.shape[0]) - live_rows
+        return {'generation': self.journal.get('generation', 0), 'deleted_entries': len(self.deleted),
+                'live_rows': live_rows, 'dead_rows': dead_rows, 'live_bytes': live_rows * row_bytes,
+                'dead_bytes': dead_rows * row_bytes + self.journal.get('superseded_bytes', 0)}
 
     def deduplicated_bytes(self) -> int:
         """Bytes of data the unique chunks hold: each identical chunk (same BLAKE2b digest) counted once, where
@@ -97,30 +116,50 @@ def _unflatten(arrays: dict, prefix: str) -> list[Sparse]:
     return [Sparse(idx[a:b], sign[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
 
 
-def to_arrays(engram: Engram) -> tuple[dict[str, np.ndarray], dict]:
-    """Named arrays and metadata that hold the whole engram."""
-    order = sorted(engram.corrections)
-    blobs = [engram.corrections[i].payload for i in order]
+def row_arrays(codebook, digests: np.ndarray, corrections: dict[int, Correction]) -> dict[str, np.ndarray]:
+    """Codebook rows, their digests and corrections (keyed by row), as stored in a segment."""
+    order = sorted(corrections)
+    blobs = [corrections[i].payload for i in order]
     fix_offsets = np.zeros(len(order) + 1, dtype='<i8')
     fix_offsets[1:] = np.cumsum([len(b) for b in blobs])
+    return {
+        'codebook': (codebook if isinstance(codebook, Streamed)         # rows waiting on disk
+                     else np.asarray(codebook).astype('<u8', copy=False)),
+        'digests': np.asarray(digests).astype(np.uint8, copy=False),
+        'fix_rows': np.asarray(order, dtype='<i8'),
+        'fix_kinds': np.asarray([FIX_KINDS.index(corrections[i].kind) for i in order], dtype=np.uint8),
+        'fix_offsets': fix_offsets,
+        'fix_payload': np.frombuffer(b''.join(blobs), dtype=np.uint8),
+    }
+
+
+def state_arrays(engram: Engram) -> dict[str, np.ndarray]:
+    """The manifest (deleted records included), chunk table and vectors: what one generation's state is."""
     manifest = {'entries': [e.to_json() for e in engram.entries],
                 'prefixes': [encode_path(p) for p in engram.hierarchy]}
     if engram.root_entry is not None:
         manifest['root'] = {k: v for k, v in engram.root_entry.to_json().items() if k not in ('path', 'kind')}
-    arrays = {
-        'manifest': np.frombuffer(json.dumps(manifest, separators=(',', ':')).encode(), dtype=np.uint8),
-        'chunk_ids': engram.chunk_ids.astype('<i8'),
-        'codebook': (engram.codebook if isinstance(engram.codebook, Streamed)         # rows waiting on disk
-                     else engram.codebook.astype('<u8', copy=False)),
-        'digests': engram.digests.astype(np.uint8, copy=False),
-        'fix_rows': np.asarray(order, dtype='<i8'),
-        'fix_kinds': np.asarray([FIX_KINDS.index(engram.corrections[i].kind) for i in order], dtype=np.uint8),
-        'fix_offsets': fix_offsets,
-        'fix_payload': np.frombuffer(b''.join(blobs), dtype=np.uint8),
-    }
+    if engram.deleted:
+        manifest['deleted'] = [{**d, 'path': encode_path(d['path'])} for d in engram.deleted]
+    arrays = {'manifest': np.frombuffer(json.dumps(manifest, separators=(',', ':')).encode(), dtype=np.uint8),
+              'chunk_ids': np.asarray(engram.chunk_ids).astype('<i8')}
     for name, vectors in (('files', engram.file_vectors), ('tree', list(engram.hierarchy.values()))):
         arrays.update({f'{name}_{k}': v for k, v in _flatten(vectors).items()})
-    return arrays, {'codec': engram.codec.describe(), 'stats': engram.stats}
+    return arrays
+
+
+def to_arrays(engram: Engram) -> tuple[dict[str, np.ndarray], dict]:
+    """Named arrays and metadata that hold the whole engram (segment 0 of a journal)."""
+    arrays = {**state_arrays(engram), **row_arrays(engram.codebook, engram.digests, engram.corrections)}
+    return arrays, {'codec': engram.codec.describe(), 'stats': engram.stats, 'segment': 0, 'base_rows': 0,
+                    'checks': journal.checks(arrays)}
+
+
+def _corrections(arrays: dict) -> dict[int, Correction]:
+    payload = bytes(arrays['fix_payload'])
+    offsets = arrays['fix_offsets']
+    return {int(row): Correction(FIX_KINDS[kind], payload[offsets[i]:offsets[i + 1]])
+            for i, (row, kind) in enumerate(zip(arrays['fix_rows'], arrays['fix_kinds']))}
 
 
 def from_arrays(arrays: dict, meta: dict) -> Engram:
@@ -128,15 +167,14 @@ def from_arrays(arrays: dict, meta: dict) -> Engram:
     codec = ChunkCodec(**meta['codec'])
     manifest = json.loads(bytes(arrays['manifest']).decode('utf-8'))
     entries = [Entry.from_json(item) for item in manifest['entries']]
-    payload = bytes(arrays['fix_payload'])
-    offsets = arrays['fix_offsets']
-    corrections = {int(row): Correction(FIX_KINDS[kind], payload[offsets[i]:offsets[i + 1]])
-                   for i, (row, kind) in enumerate(zip(arrays['fix_rows'], arrays['fix_kinds']))}
+    corrections = arrays['corrections'] if 'corrections' in arrays else _corrections(arrays)
     prefixes = [decode_path(p) for p in manifest['prefixes']]
     root = Entry.from_json(manifest['root'], root=True) if 'root' in manifest else None
+    deleted = [{'path': decode_path(d['path']), 'kind': str(d['kind']), 'generation': int(d['generation'])}
+               for d in manifest.get('deleted', [])]
     return Engram(codec, entries, arrays['chunk_ids'], arrays['codebook'], arrays['digests'], corrections,
                   _unflatten(arrays, 'files'), dict(zip(prefixes, _unflatten(arrays, 'tree'))), meta.get('stats', {}),
-                  root)
+                  root, deleted=deleted)
 
 
 def save(engram: Engram, path) -> None:
@@ -150,21 +188,52 @@ def save(engram: Engram, path) -> None:
                       'and is writable') from None
 
 
-def _check_schema(env) -> None:
+def _check_schema(name: str, meta: dict) -> None:
     """FormatError unless the file is an engram this version reads; a newer one says to upgrade."""
     from embeddenator.io import FormatError
     from embeddenator.io.header import HEADER_SIZE
-    schema = env.meta.get('schema')
+    schema = meta.get('schema')
     if schema in READABLE:
         return
     if isinstance(schema, str) and schema.startswith(SCHEMA[:-1]):
-        raise FormatError(env.path, HEADER_SIZE, f'schema is {schema!r}, written by a newer embeddenator-fs (this '
+        raise FormatError(name, HEADER_SIZE, f'schema is {schema!r}, written by a newer embeddenator-fs (this '
                           f'one reads {", ".join(READABLE)}); upgrade embeddenator-fs')
-    raise FormatError(env.path, HEADER_SIZE, f'schema is {schema!r}, expected {SCHEMA!r}: not an engram')
+    raise FormatError(name, HEADER_SIZE, f'schema is {schema!r}, expected {SCHEMA!r}: not an engram')
+
+
+def _load_journal(name: str, data, mapping) -> Engram:
+    """The state of the last whole segment (see `journal`): rows and corrections of every segment, the manifest,
+    chunk table and vectors of the last; a torn append at the tail is left out."""
+    from embeddenator.io import FormatError
+    segments = journal.walk(name, data, SCHEMA)
+    if len(segments) > 1 and not journal.envelope_ok(data, segments[-1]):
+        segments.pop()                                  # a torn append: the state is the one before it
+    rows, corrections = 0, {}
+    for seg in segments:
+        if seg.meta.get('base_rows') != rows:
+            raise FormatError(name, seg.start, f"segment {seg.meta['segment']} starts at codebook row "
+                              f"{seg.meta.get('base_rows')!r}, the segments before it hold {rows} rows")
+        journal.verify_checks(name, seg, ROW_ARRAYS[1:])
+        corrections.update(_corrections(seg.arrays))
+        rows += seg.arrays['codebook'].shape[0]
+    last = segments[-1]
+    journal.verify_checks(name, last, [k for k in last.arrays if k not in ROW_ARRAYS])
+    parts = [s.arrays['codebook'] for s in segments if len(s.arrays['codebook'])] or [last.arrays['codebook']]
+    digests = [s.arrays['digests'] for s in segments]
+    arrays = {**last.arrays, 'corrections': corrections,
+              'codebook': parts[0] if len(parts) == 1 else journal.SegmentedRows(parts),
+              'digests': digests[0] if len(digests) == 1 else np.concatenate(digests)}
+    engram = from_arrays(arrays, last.meta)
+    engram.mapping = mapping
+    engram.journal = {'generation': len(segments) - 1, 'end': last.end, 'file_bytes': len(data),
+                      'superseded_bytes': sum(a.nbytes for s in segments[:-1] for k, a in s.arrays.items()
+                                              if k not in ROW_ARRAYS)}
+    return engram
 
 
 def load(path) -> Engram:
-    """Read and verify an engram; io's FormatError for a damaged file, FsError for a missing one."""
+    """Read an engram, checking its small arrays (v3) or the whole file (v1, v2); io's FormatError for a damaged
+    file, FsError for a missing one."""
     from embeddenator.io import FormatError, read_envelope
     from embeddenator.io.arrays import unpack_arrays
     from embeddenator.io.header import Kind
@@ -172,16 +241,48 @@ def load(path) -> Engram:
     if is_partial(path):
         raise FsError(f'{os.fspath(path)}: an unfinished engram write (a .partial file), not an engram; the next '
                       'ingest to its target removes it once its writer is gone')
+    name = os.fspath(path)
     try:
-        env = read_envelope(path, Kind.ARRAYS, use_mmap=True)
+        with open(path, 'rb') as fh:
+            st = os.fstat(fh.fileno())
+            mapping = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if st.st_size else None
     except FileNotFoundError:
-        raise FsError(f'{os.fspath(path)}: no such engram; check the path') from None
+        raise FsError(f'{name}: no such engram; check the path') from None
     except OSError as err:
-        raise FsError(f'{os.fspath(path)}: cannot read the engram ({err.strerror})') from None
-    _check_schema(env)
+        raise FsError(f'{name}: cannot read the engram ({err.strerror})') from None
+    first = journal.peek(name, memoryview(mapping), 0) if mapping is not None else None
+    if first is not None:
+        _check_schema(name, first[1])
     try:
-        engram = from_arrays(unpack_arrays(env), env.meta)
-        engram.mapping = getattr(env.payload, 'obj', None) if isinstance(env.payload, memoryview) else None
-        return engram
+        if first is not None and first[1]['schema'] == SCHEMA:
+            engram = _load_journal(name, memoryview(mapping), mapping)
+        else:
+            if mapping is not None:
+                mapping.close()
+            env = read_envelope(path, Kind.ARRAYS, use_mmap=True)       # v1, v2 (or a truncated file): all checked
+            _check_schema(name, env.meta)
+            engram = from_arrays(unpack_arrays(env), env.meta)
+            engram.mapping = getattr(env.payload, 'obj', None) if isinstance(env.payload, memoryview) else None
+    except FormatError:
+        raise
     except (KeyError, TypeError, ValueError, UnicodeDecodeError, FsError) as err:
-        raise FormatError(env.path, 0, f'not a valid engram ({type(err).__name__}: {err})') from None
+        raise FormatError(name, 0, f'not a valid engram ({type(err).__name__}: {err})') from None
+    engram.journal['mtime_ns'] = st.st_mtime_ns
+    return engram
+
+
+def verify(path) -> int:
+    """Check every byte of the engram at `path` against its checksums (the envelope SHA-256 of each segment: what
+    `load` leaves to the per-chunk digests); io's FormatError naming the damaged segment. A torn append at the tail
+    is not damage (it was never part of the engram). Returns the number of segments checked."""
+    from embeddenator.io import FormatError
+    engram = load(path)
+    if engram.mapping is None or 'end' not in engram.journal:
+        return 1                                        # v1, v2: load checked the whole file
+    data = memoryview(engram.mapping)[:engram.journal['end']]
+    segments = journal.walk(os.fspath(path), data, SCHEMA)
+    for seg in segments:
+        if not journal.envelope_ok(data, seg):
+            raise FormatError(os.fspath(path), seg.start, f"checksum mismatch: segment {seg.meta['segment']} is "
+                              'corrupt (SHA-256 of header and payload)')
+    return len(segments)

@@ -93,6 +93,16 @@ def _dedupe(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return new_id[inverse.ravel()].astype(np.int64), first[by_first]
 
 
+def group_results(results: list[PieceResult]) -> tuple[list[PieceResult], dict[int, list[PieceResult]], np.ndarray]:
+    """Results in file order (entry, offset), grouped by entry, and their chunk digests concatenated in that order."""
+    results = sorted(results, key=lambda r: (r.entry, r.offset))
+    by_entry: dict[int, list[PieceResult]] = {}
+    for r in results:
+        by_entry.setdefault(r.entry, []).append(r)
+    digests = np.concatenate([r.digests for r in results]) if results else np.zeros((0, 16), np.uint8)
+    return results, by_entry, digests
+
+
 def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec,
              max_nnz: int = MAX_NNZ, spill: RowSpill | None = None) -> Engram:
     """Build the engram from every piece's result (deterministic: depends only on the entries and the bytes).
@@ -101,11 +111,7 @@ def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec
     `spill`, the codebook is left on disk (a `Streamed` array, read when the engram is saved).
     """
     root_entry = next((e for e in entries if e.path == b''), None)
-    results = sorted(results, key=lambda r: (r.entry, r.offset))
-    by_entry: dict[int, list[PieceResult]] = {}
-    for r in results:
-        by_entry.setdefault(r.entry, []).append(r)
-    digests = np.concatenate([r.digests for r in results]) if results else np.zeros((0, 16), np.uint8)
+    results, by_entry, digests = group_results(results)
     vectors, local_fixes, first = [], {}, 0
     for i, e in enumerate(entries):
         if e.kind != 'file':

@@ -64,14 +64,19 @@ def rank_files(engram: Engram, qvec: Sparse, k: int) -> list[Hit]:
 
 
 def rank_chunks(engram: Engram, rows: np.ndarray, k: int) -> list[Hit]:
-    """The k codebook chunks scoring highest against any of the query's packed chunk `rows`, each reported at
-    its first use (file, chunk index, byte offset)."""
-    m, dim = len(engram.codebook), engram.codec.dim
-    if not m or not len(rows):
+    """The k live codebook chunks scoring highest against any of the query's packed chunk `rows`, each reported
+    at its first use (file, chunk index, byte offset)."""
+    dim, live = engram.codec.dim, np.unique(np.asarray(engram.chunk_ids))
+    if not live.size or not len(rows):
         return []
-    book = vsa.PackedMatrix.from_buffer(dim, m, np.asarray(engram.codebook).reshape(-1), check=False)
+    if live.size == len(engram.codebook):
+        words = np.asarray(engram.codebook).reshape(-1)
+    else:                                       # dead rows (removed or replaced files) are not searched
+        words = np.ascontiguousarray(engram.codebook[live]).reshape(-1)
+    book = vsa.PackedMatrix.from_buffer(dim, live.size, words, check=False)
     queries = vsa.PackedMatrix.from_buffer(dim, len(rows), np.ascontiguousarray(rows).reshape(-1), check=False)
-    ids, scores = book.top_k_batch(queries, k)
+    ids, scores = book.top_k_batch(queries, min(k, live.size))
+    ids = live[ids] if live.size != len(engram.codebook) else ids
     best: dict[int, int] = {}
     for row, score in zip(ids.reshape(-1).tolist(), scores.reshape(-1).tolist()):
         best[row] = max(score, best.get(row, score))
