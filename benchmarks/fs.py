@@ -17,7 +17,9 @@ library folder and compiled extensions): a few thousand files, about 50 MB. Meas
   `--memory-tree-mb N`, on a generated mixed tree of about N MB (large random files, a sparse file, many small
   files): the issue's bound is 300 MB for a 1,000 MB tree;
 - for the record, the same tree through a superposed codec (two bits bundled into each trit, chunk 2,500):
-  what bundling overlapping supports costs in bytes right before corrections and in storage.
+  what bundling overlapping supports costs in bytes right before corrections and in storage;
+- the update cost (`benchmarks/fs_update.py`): 1% of a 100 MB tree of 1,000 files rewritten, the update timed
+  against a full ingest of the same tree in the same run (goal: at most 10%), under `update`.
 
 Writes reports/bench/fs.json (`verdict`, `summary`, every figure). Timings are single runs on a shared machine.
 """
@@ -41,6 +43,7 @@ import numpy as np
 from embeddenator import fs, vsa
 from embeddenator.fs.hierarchy import Sparse, build
 from tasks.core.files import replace_file
+from fs_update import measure as measure_update     # benchmarks/fs_update.py: update cost against a full ingest
 
 REFERENCE = {'ingest_mb_s': 0.06, 'extract_mb_s': 0.02, 'overhead_percent': 3400.0}
 FLOOR = {'ingest_mb_s': 5.0, 'extract_mb_s': 10.0}
@@ -224,14 +227,20 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix='fs-bench-') as scratch:     # the design alternative, for the record
         superposed = measure_tree(sources, args.workers, Path(scratch), SUPERPOSED)
     scale = measure_scale([int(s) for s in args.scale.split(',') if s])
+    with tempfile.TemporaryDirectory(prefix='fs-bench-') as scratch:
+        update = measure_update(Path(scratch), workers=args.workers)
     result_verdict, summary = verdict(tree, scale)
     result = {'verdict': result_verdict, 'summary': summary, 'tree': tree, 'scale': scale, 'memory': memory,
+              'update': update,
               'superposed': {'codec': SUPERPOSED.describe(), 'bits_per_trit': SUPERPOSED.overlap, **superposed},
               'reference': REFERENCE, 'floor': FLOOR, 'workers': args.workers, 'simd': vsa.simd_path(),
               'codec': fs.ChunkCodec().describe(), 'source': 'stdlib' if not args.tree else str(args.tree),
               'machine': {'python': platform.python_version(), 'cpus': os.cpu_count()}}
     replace_file(OUT, json.dumps(result, indent=2, sort_keys=True) + '\n')
     print(f'fs benchmark: {result_verdict}: {summary}', file=sys.stderr)
+    print(f"fs benchmark: update of {update['changed_files']} of {update['files']} files ({update['tree_mb']} MB): "
+          f"{update['update_seconds']} s against ingest {update['ingest_seconds']} s, ratio {update['ratio']} "
+          f"(goal <= {update['goal_ratio']}): {update['verdict']}", file=sys.stderr)
     for name, m in memory.items():
         print(f"fs benchmark: peak RSS on {name} ({m['tree_mb']} MB): ingest {m['ingest_peak_rss_mb']} MB, extract "
               f"{m['extract_peak_rss_mb']} MB", file=sys.stderr)
