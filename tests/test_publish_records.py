@@ -56,3 +56,11 @@ def test_a_new_version_or_other_files_start_a_new_history():
 def test_the_same_run_writing_twice_is_one_attempt():
     first = _record('r1', 'published', 't1-up', 't1-served', 't1-verified')
     assert len(_runs(first, first)['history']) == 1
+
+
+def test_the_tag_time_is_a_fact_a_rerun_keeps():
+    first = {**_record('r1', 'published', 't1-up', 't1-served', 't1-verified', 'embeddenator-io-v0.2.0'),
+             'tagged': 't1-tagged'}
+    resumed = {**_record('r2', 'already published', tag='embeddenator-io-v0.2.0'), 'tagged': None}
+    final = _runs(first, resumed)
+    assert final['tagged'] == 't1-tagged' and final['history'][1]['tagged'] is None

@@ -7,7 +7,7 @@ own status, times and error, oldest first.
 """
 from __future__ import annotations
 
-FACTS = ('uploaded', 'served', 'verified')
+FACTS = ('uploaded', 'served', 'verified', 'tagged')
 ATTEMPT_KEYS = ('run', 'status', *FACTS, 'tag', 'error')
 
 

@@ -137,7 +137,7 @@ def publish_release(rel: Release, registry: Registry, steps: Steps, log: Path) -
                            f'content; a published version is immutable: bump the version (doit bump) and publish')
     tagged = steps.tag_exists(rel)
     record = {'status': 'already published', 'uploaded': None, 'served': None, 'verified': None,
-              'tag': rel.tag if tagged else None}
+              'tag': rel.tag if tagged else None, 'tagged': None}
     if not missing and tagged:
         return record
     if steps.preflight is not None:
@@ -150,6 +150,7 @@ def publish_release(rel: Release, registry: Registry, steps: Steps, log: Path) -
     record['verified'] = stamp()
     if not tagged:
         record['tag'] = steps.tag(rel)
+        record['tagged'] = stamp()
     record['status'] = 'published' if len(missing) == len(rel.sha256) else 'resumed'
     return record
 
@@ -162,4 +163,4 @@ def dry_run_release(rel: Release, served: dict, verifier: Verifier, find_links: 
                            f'content; bump the version (doit bump) before publishing')
     verifier(rel, None, find_links)
     status = 'would upload' if missing else 'already published'
-    return {'status': status, 'uploaded': None, 'served': None, 'verified': stamp(), 'tag': None}
+    return {'status': status, 'uploaded': None, 'served': None, 'verified': stamp(), 'tag': None, 'tagged': None}
