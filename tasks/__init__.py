@@ -1,7 +1,7 @@
 """Embeddenator's doit plugin: the workspace's task graph, one package per stage.
 
-`core` holds what every stage shares; the stages are `compile` (the `build` task), `test`, `audit`, `bench` and
-`release`.
+`core` holds what every stage shares; the stages are `compile` (the `build` task), `test`, `audit`, `bench`,
+`release` and `report` (the dashboard).
 `dodo.py` imports `DOIT_CONFIG` and the `task_*` creators from the stage packages; nothing here names a
 component, so the plugin serves any workspace laid out as components/<name>/pyproject.toml.
 """

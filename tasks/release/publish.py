@@ -19,6 +19,7 @@ from doit.exceptions import TaskFailed
 from tasks.core.config import settings, workspace
 from tasks.core.errors import PluginError, failed
 from tasks.core.files import replace_file
+from tasks.core import processes
 from tasks.core.reporting import write_report
 from tasks.release import preflight, tagging
 from tasks.release.history import tag_pattern
@@ -106,11 +107,13 @@ def publish_component(name: str, dry_run: bool, run: str) -> bool:
     comp = ws.components[name]
     record = {'component': name, 'dist': comp.dist, 'version': comp.version, 'level': comp.level, 'run': run,
               'files': [], 'status': 'failed', 'uploaded': None, 'served': None, 'verified': None, 'tag': None,
-              'error': None, 'warnings': [], 'index': cfg.get('index', 'local')}
+              'error': None, 'warnings': [], 'index': cfg.get('index', 'local'), 'built': None, 'tagged': None}
     previous = _read_record(out, name)
     gates: list[preflight.Gate] = []
     try:
         rel = make_release(name)
+        # the package report is written when package:<name> has built and checked the files: the build's end
+        record['built'] = stamp(report_path(name).with_suffix('.json').stat().st_mtime)
         record['files'] = [{'name': n, 'sha256': d} for n, d in sorted(rel.sha256.items())]
         verifier = Verifier(run_dir(run), ws.root / cfg.components, out / 'logs',
                             cfg.get('third-party-index-url', ''))
@@ -234,6 +237,18 @@ def finish_run(dry_run: bool, run: str) -> bool:
     return True
 
 
+def render_dashboard() -> bool:
+    """The teardown of a publish, passed or failed: the dashboard (reports/index.html) from the reports as they are.
+
+    The report stage renders it in its own process (`python -m tasks.report`): stages meet through the files they
+    write, never an import. A dashboard that cannot be drawn is a line on stderr, not a second failure.
+    """
+    done = processes.run([sys.executable, '-m', 'tasks.report'], cwd=workspace().root, timeout=120)
+    print(done.output.strip() if done.ok else f'publish: the dashboard was not rendered: {done.tail()}',
+          file=sys.stderr)
+    return True
+
+
 @task_params([{'name': 'dry_run', 'long': 'dry-run', 'type': bool, 'default': False,
                'help': 'everything but upload and tag; install from the built files (reports/publishing/dry-run/)'}])
 def task_publish(dry_run=False):
@@ -250,6 +265,7 @@ def task_publish(dry_run=False):
         'doc': 'check the login, the index and the tag identity before the gates run',
         'actions': [(publish_preflight, [dry_run])],
         'uptodate': [False],
+        'teardown': [render_dashboard],   # doit runs it when the run ends, also after a gate or a publish failed
     }
     for name, comp in ws.components.items():
         yield {
