@@ -39,10 +39,6 @@ from embeddenator.fs import chunking
 from embeddenator.fs.corrections import digest
 from tasks.core.files import replace_file
 
-try:
-    from benchmarks.fs import stdlib_sources
-except ImportError:                   # run as a script: benchmarks/ itself is on sys.path
-    from fs import stdlib_sources     # type: ignore[no-redef]
 
 OUT = Path(__file__).resolve().parent.parent / 'reports' / 'bench' / 'fs_dedup.json'
 L = fs.ChunkCodec().chunk_size
@@ -50,6 +46,12 @@ L = fs.ChunkCodec().chunk_size
 SETTINGS = [(64, 256, 1), (128, 512, 1), (256, 512, 1), (256, 1024, 1), (512, 1024, 1), (384, 1024, 2), (512, 1024, 2),
             (512, 1024, 3)]
 EDITED_FRACTION = 0.10
+LEFT_OUT = {'site-packages', 'test', 'lib-dynload', '__pycache__'}     # as benchmarks/fs.py picks the stdlib
+
+
+def stdlib_sources(root: Path) -> list[Path]:
+    """The standard library's own source under `root`: no installed packages, test suite or compiled parts."""
+    return [p for p in sorted(root.iterdir()) if p.name not in LEFT_OUT and not p.name.startswith('config-')]
 
 
 def read_tree(sources: list[Path]) -> dict[str, bytes]:
