@@ -43,12 +43,8 @@ def test_update_of_a_missing_engram_is_an_fs_error(tmp_path):
         update_to(tmp_path / 'missing.engram', tmp_path / 'src')
 
 
-@pytest.mark.parametrize('delay_ms', [0, 50, 150, 300, 600])
-def test_update_killed_at_any_point_leaves_old_or_new_state(tmp_path, delay_ms):
-    import signal
-    import subprocess
-    import sys
-    import time
+def _ingested_then_changed(tmp_path):
+    """A source of 40 files ingested, then 14 of them rewritten: (source, engram, old state, new state)."""
     src = tmp_path / 'src'
     _tree(src, {f'f{i}.bin': os.urandom(5000) for i in range(40)})
     target = tmp_path / 't.engram'
@@ -57,6 +53,16 @@ def test_update_killed_at_any_point_leaves_old_or_new_state(tmp_path, delay_ms):
     for i in range(0, 40, 3):
         (src / f'f{i}.bin').write_bytes(os.urandom(7000))
     new = {p.name: p.read_bytes() for p in src.iterdir()}
+    return src, target, old, new
+
+
+@pytest.mark.parametrize('delay_ms', [0, 50, 150, 300, 600])
+def test_update_killed_at_any_point_leaves_old_or_new_state(tmp_path, delay_ms):
+    import signal
+    import subprocess
+    import sys
+    import time
+    src, target, old, new = _ingested_then_changed(tmp_path)
     code = f'from embeddenator.fs.update import update_to; update_to({str(target)!r}, {str(src)!r}, workers=1)'
     child = subprocess.Popen([sys.executable, '-c', code])
     time.sleep(delay_ms / 1000)
@@ -66,6 +72,56 @@ def test_update_killed_at_any_point_leaves_old_or_new_state(tmp_path, delay_ms):
     fs.extract(fs.load(target), out)
     got = {p.name: p.read_bytes() for p in out.iterdir()}
     assert got in (old, new)
+
+
+KILL_AT = '''
+import os, signal, sys
+from embeddenator.fs import journal
+from embeddenator.fs.update import update_to
+limit, written = int(sys.argv[3]), [0]
+pwrite, fsync = os.pwrite, os.fsync
+
+
+def killing_pwrite(fd, data, at):                # write up to `limit` bytes of the segment, then die
+    data = memoryview(data).cast('B')
+    room = limit - written[0]
+    if room <= 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    n = pwrite(fd, data[:room], at)
+    written[0] += n
+    return n
+
+
+def killing_fsync(fd):                           # all written: die before, or (limit -1) right after, the fsync
+    if limit >= 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    fsync(fd)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+journal.os = type(sys)('os_for_the_test')
+journal.os.__dict__.update(os.__dict__, pwrite=killing_pwrite if limit >= 0 else pwrite, fsync=killing_fsync)
+update_to(sys.argv[1], sys.argv[2], workers=1)
+'''
+
+
+@pytest.mark.parametrize('limit', [0, 1, 64, 700, 5000, 40_000, 1 << 30, -1])
+def test_update_killed_while_appending_leaves_old_or_new_state(tmp_path, limit):
+    """SIGKILL after `limit` bytes of the appended segment (1 << 30: all written, before the fsync; -1: after it)."""
+    import subprocess
+    import sys
+    src, target, old, new = _ingested_then_changed(tmp_path)
+    script = tmp_path / 'kill_at.py'
+    script.write_text(KILL_AT)
+    child = subprocess.run([sys.executable, str(script), str(target), str(src), str(limit)])
+    assert child.returncode == -9
+    out = tmp_path / 'out'
+    fs.extract(fs.load(target), out)
+    got = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert got == (new if limit in (1 << 30, -1) else old)
+    update_to(target, src, workers=1)                        # and the next update finishes the job
+    fs.extract(fs.load(target), tmp_path / 'again')
+    assert {p.name: p.read_bytes() for p in (tmp_path / 'again').iterdir()} == new
 
 
 def test_rm_drops_paths_and_refuses_unknown_ones(tmp_path):
