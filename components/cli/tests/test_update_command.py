@@ -109,3 +109,31 @@ def test_compact_keeps_the_tree_and_refuses_missing_or_read_only(src, tmp_path, 
     engram.chmod(0o444)
     assert run(capsys, 'compact', engram)[0] == USER_ERROR
     assert run(capsys, 'compact', tmp_path / 'missing.engram')[0] == USER_ERROR
+
+
+def test_update_checksum_catches_a_rewrite_that_kept_size_and_mtime(src, tmp_path, capsys):
+    old = 1_500_000_000 * 10**9                          # far from the engram's write: not racily clean
+    os.utime(src / 'a.txt', ns=(old, old))
+    engram = tmp_path / 'e.engram'
+    assert run(capsys, 'ingest', src, '-o', engram, '--workers', '1')[0] == OK
+    (src / 'a.txt').write_bytes(b'ALPHA ' * 300)
+    os.utime(src / 'a.txt', ns=(old, old))
+    code, out, _ = run(capsys, 'update', engram, src, '--json')
+    assert code == OK and json.loads(out)['encoded_files'] == 0          # size and mtime say unchanged
+    code, out, _ = run(capsys, 'update', engram, src, '--checksum', '--json')
+    result = json.loads(out)
+    assert code == OK and result['encoded_files'] == 1 and result['hashed_files'] == 2
+    assert run(capsys, 'extract', engram, '-o', tmp_path / 'out')[0] == OK
+    assert (tmp_path / 'out' / 'a.txt').read_bytes() == b'ALPHA ' * 300
+
+
+def test_update_of_a_damaged_engram_is_a_data_error_and_changes_nothing(src, tmp_path, capsys):
+    engram = tmp_path / 'e.engram'
+    assert run(capsys, 'ingest', src, '-o', engram, '--workers', '1')[0] == OK
+    data = bytearray(engram.read_bytes())
+    data[data.index(b'{"entries":') + 20] ^= 0x01
+    engram.write_bytes(bytes(data))
+    (src / 'c.txt').write_bytes(b'more')
+    code, _, err = run(capsys, 'update', engram, src)
+    assert code == 2 and 'checksum mismatch' in err and len(err.strip().splitlines()) == 1
+    assert engram.read_bytes() == bytes(data)
