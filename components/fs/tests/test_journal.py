@@ -144,3 +144,13 @@ def test_segmented_rows_gather_like_one_array():
     ids = np.array([4, 0, 3, 2, 4])
     assert len(rows) == 5 and np.array_equal(rows[ids], whole[ids]) and np.array_equal(np.asarray(rows), whole)
     assert np.array_equal(rows[1:4], whole[1:4]) and np.array_equal(rows[[3]], whole[[3]])
+
+
+def test_an_update_with_nothing_changed_appends_nothing(tmp_path):
+    src = tmp_path / 'src'
+    _tree(src, {'a.bin': os.urandom(900), 'd/b.bin': os.urandom(300)}, OLD_NS)
+    target = tmp_path / 't.engram'
+    fs.ingest_to(src, target, codec=CODEC, workers=1)
+    before = target.read_bytes()
+    _, counts = update_to(target, src, workers=1)
+    assert counts['reused_files'] == 2 and counts['encoded_files'] == 0 and target.read_bytes() == before

@@ -89,6 +89,15 @@ def _deleted(old: Engram, entries: list[Entry]) -> list[dict]:
                           for e in old.entries if e.path not in paths]
 
 
+def _same_state(old: Engram, new: Engram) -> bool:
+    """Whether `new` stores exactly what `old` does (entries with their chunk ranges, root folder, deletions)."""
+    def root(e):
+        return e.to_json() if e is not None else None
+    return ([e.to_json() for e in old.entries] == [e.to_json() for e in new.entries]
+            and root(old.root_entry) == root(new.root_entry) and old.deleted == new.deleted
+            and np.array_equal(np.asarray(old.chunk_ids), new.chunk_ids))
+
+
 def _commit(target, old: Engram, entries: list[Entry], reuse: dict, workers: int | None) -> tuple[Engram, int]:
     """Append `entries` as the next generation (only the new rows written); a v1/v2 engram is rewritten as v3.
     Returns the engram as now on disk and the number of files encoded."""
@@ -103,6 +112,8 @@ def _commit(target, old: Engram, entries: list[Entry], reuse: dict, workers: int
         results = _run(units, codec, max_nnz, workers, None, spill)
         state, where, digests, fixes = next_generation(old, entries, reuse, results, max_nnz)
         state.deleted = _deleted(old, entries)
+        if not units and _same_state(old, state):
+            return old, 0                               # nothing changed: nothing appended
         arrays = {**state_arrays(state), **row_arrays(spill.streamed(where), digests, fixes)}
         meta = {'codec': codec.describe(), 'stats': state.stats, 'segment': old.journal['generation'] + 1,
                 'base_rows': int(old.codebook.shape[0]), 'checks': journal.checks(arrays)}
