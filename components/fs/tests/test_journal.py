@@ -154,3 +154,21 @@ def test_an_update_with_nothing_changed_appends_nothing(tmp_path):
     before = target.read_bytes()
     _, counts = update_to(target, src, workers=1)
     assert counts['reused_files'] == 2 and counts['encoded_files'] == 0 and target.read_bytes() == before
+
+
+def test_random_reads_of_a_journaled_engram_gather_rows_from_every_segment(updated):
+    import random
+    from embeddenator.fs.journal import SegmentedRows
+    from embeddenator.fs.reader import ChunkReader
+    src, target, size, old, new = updated
+    (src / 'f7.bin').write_bytes(os.urandom(5000))
+    update_to(target, src, workers=1)
+    engram = fs.load(target)
+    assert isinstance(engram.codebook, SegmentedRows) and len(engram.codebook.parts) == 3
+    reader, rng = ChunkReader(engram), random.Random(5)
+    tree = Tree(engram)
+    for _ in range(60):
+        name = rng.choice(sorted(_state(src)))
+        data = (src / name).read_bytes()
+        offset = rng.randrange(len(data))
+        assert reader.read(tree.lookup(name.encode()), offset, 700) == data[offset: offset + 700]
