@@ -5,7 +5,9 @@ import multiprocessing
 import os
 import signal
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import run_cli
@@ -27,18 +29,56 @@ def test_corrupted_index_postings_are_detected_and_rebuilt(tmp_path):
     assert ids[0] == 42 and len(Index.load(tmp_path / 'idx')) == 100
 
 
-def test_corrupted_engram_is_a_data_error_everywhere(tree, tmp_path):
+def _flip(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_manifest_is_a_data_error_everywhere(tree, tmp_path):
     path = tmp_path / 'e.engram'
     fs.ingest_to(tree, path, workers=1)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 3] ^= 0x01
-    path.write_bytes(bytes(data))
+    _flip(path, path.read_bytes().index(b'"textwrap.py"') + 3)
     with pytest.raises(io.FormatError, match='checksum'):
         fs.load(path)
-    for argv in (['info', path], ['extract', path, '-o', tmp_path / 'out'], ['export', path, '-o', tmp_path / 'v.npz']):
+    for argv in (['info', path], ['extract', path, '-o', tmp_path / 'out'], ['export', path, '-o', tmp_path / 'v.npz'],
+                 ['update', path, tree]):
         code, _, err = run_cli(*argv)
-        assert code == 2 and 'checksum' in err and 'Traceback' not in err
-    assert not (tmp_path / 'out').exists() or not any((tmp_path / 'out').iterdir())
+        assert code == 2 and 'checksum' in err and 'Traceback' not in err, (argv[0], code, err)
+    assert not (tmp_path / 'out').exists() and not (tmp_path / 'v.npz').exists()
+
+
+def test_a_damaged_codebook_row_is_caught_when_read_and_by_info_verify(tree, tmp_path):
+    """Rows are checked as they are decoded (loading does not hash them): extraction of the file that uses the
+    row fails whole, with nothing left behind, and `info --verify` checks every byte like `zstd -t`."""
+    path = tmp_path / 'e.engram'
+    engram = fs.ingest_to(tree, path, workers=1)
+    entry = next(e for e in engram.files if e.path == b'textwrap.py')
+    row = int(engram.chunk_ids[entry.first])
+    other = int(engram.chunk_ids[entry.first + 1])
+    data = bytearray(path.read_bytes())
+    start = data.index(np.ascontiguousarray(engram.codebook[row]).tobytes())
+    data[start:start + engram.codebook[row].nbytes] = np.ascontiguousarray(engram.codebook[other]).tobytes()
+    del engram
+    path.write_bytes(bytes(data))
+    assert run_cli('info', path)[0] == 0
+    code, _, err = run_cli('info', '--verify', path)
+    assert code == 2 and 'checksum' in err and 'Traceback' not in err
+    code, _, err = run_cli('extract', path, '-o', tmp_path / 'out')
+    assert code == 2 and 'textwrap.py' in err and 'Traceback' not in err
+    assert not (tmp_path / 'out').exists()
+
+
+def test_info_verify_passes_an_intact_engram_after_an_update(tree, tmp_path):
+    path = tmp_path / 'e.engram'
+    fs.ingest_to(tree, path, workers=1)
+    (tree / 'new.txt').write_text('fresh content\n' * 300)
+    try:
+        assert run_cli('update', path, tree)[0] == 0
+    finally:
+        (tree / 'new.txt').unlink()
+    code, out, err = run_cli('info', '--verify', path)
+    assert code == 0 and 'verified: 2 segments' in out, (out, err)
 
 
 def _kill_first_worker(done, total):

@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('info', parents=[common], help='what an engram holds',
                        description='Summarise ENGRAM: codec, counts, sizes, storage overhead.')
     p.add_argument('engram', metavar='ENGRAM')
+    p.add_argument('--verify', action='store_true',
+                   help='also check every byte against the stored checksums, like zstd -t (reads the whole '
+                        'engram; loading alone leaves chunk rows to be checked as they are decoded)')
     p.set_defaults(run=commands.info)
 
     p = sub.add_parser('export', parents=[common], help='write an engram\'s vectors as .npz, .json or .npy',

@@ -85,7 +85,11 @@ def info(args, show: bool) -> tuple[dict, list[str]]:
     engram = fs.load(args.engram)
     summary = engram.summary()
     result = {'engram': args.engram, **summary, **_storage(engram, os.path.getsize(args.engram))}
-    lines = [f'{k}: {v}' for k, v in sorted(result.items()) if k != 'codec']
+    if getattr(args, 'verify', False):
+        result['verified_segments'] = fs.verify(args.engram)       # FormatError (exit 2) on any damaged byte
+    lines = [f'{k}: {v}' for k, v in sorted(result.items()) if k not in ('codec', 'verified_segments')]
+    if 'verified_segments' in result:
+        lines.append(f"verified: {result['verified_segments']} segments, every byte matches its checksum")
     lines.insert(0, 'codec: version {version}, dim {dim}, chunk {chunk_size} bytes'.format(**summary['codec']))
     return result, lines
 
