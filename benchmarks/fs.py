@@ -1,6 +1,7 @@
 """Holographic filesystem benchmark: ingest and extract a real tree nobody here wrote, and the hierarchy at scale.
 
     python benchmarks/fs.py [--tree DIR] [--workers 2] [--scale 10000,100000,1000000] [--memory-tree-mb 1000]
+                            [--archive-tree DIR ...] [--archive-only]
 
 The default tree is this Python's standard library source (without site-packages, the test suite, the static
 library folder and compiled extensions): a few thousand files, about 50 MB. Measured in the same run:
@@ -19,7 +20,11 @@ library folder and compiled extensions): a few thousand files, about 50 MB. Meas
 - for the record, the same tree through a superposed codec (two bits bundled into each trit, chunk 2,500):
   what bundling overlapping supports costs in bytes right before corrections and in storage;
 - the update cost (`benchmarks/fs_update.py`): 1% of a 100 MB tree of 1,000 files rewritten, the update timed
-  against a full ingest of the same tree in the same run (goal: at most 10%), under `update`.
+  against a full ingest of the same tree in the same run (goal: at most 10%), under `update`;
+- archive-class speed and size (`benchmarks/fs_archive.py`): ingest, extract and engram size against
+  `tar -c | zstd -1 -T0` on a tree of many small system files (zoneinfo, i18n, X11, git-core), with a profile
+  that names what bounds each goal not reached, under `archive`. `--archive-only` runs just this part and
+  replaces only that section of reports/bench/fs.json.
 
 Writes reports/bench/fs.json (`verdict`, `summary`, every figure). Timings are single runs on a shared machine.
 """
@@ -44,6 +49,7 @@ from embeddenator import fs, vsa
 from embeddenator.fs.hierarchy import Sparse, build
 from tasks.core.files import replace_file
 from fs_update import measure as measure_update     # benchmarks/fs_update.py: update cost against a full ingest
+import fs_archive                                    # benchmarks/fs_archive.py: against tar | zstd, with a profile
 
 REFERENCE = {'ingest_mb_s': 0.06, 'extract_mb_s': 0.02, 'overhead_percent': 3400.0}
 FLOOR = {'ingest_mb_s': 5.0, 'extract_mb_s': 10.0}
@@ -215,7 +221,18 @@ def main(argv=None) -> int:
     parser.add_argument('--scale', default='10000,100000,1000000', help='comma-separated item counts ("" to skip)')
     parser.add_argument('--memory-tree-mb', type=int, default=0, metavar='N',
                         help='also measure peak RSS on a generated mixed tree of about N MB (0: skip)')
+    parser.add_argument('--archive-tree', type=Path, action='append', metavar='DIR',
+                        help='a folder for the archive comparison (repeatable; default: system files)')
+    parser.add_argument('--archive-only', action='store_true',
+                        help='run only the archive comparison and update its section of reports/bench/fs.json')
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix='fs-bench-') as scratch:
+        archive = fs_archive.measure(Path(scratch), args.archive_tree, args.workers)
+    print('\n'.join(f'fs benchmark: {line}' for line in fs_archive.summary(archive)), file=sys.stderr)
+    if args.archive_only:
+        previous = json.loads(OUT.read_text()) if OUT.exists() else {}
+        replace_file(OUT, json.dumps({**previous, 'archive': archive}, indent=2, sort_keys=True) + '\n')
+        return 0 if archive['verdict'] == 'pass' else 1
     sources = [args.tree] if args.tree else stdlib_sources(Path(sysconfig.get_paths()['stdlib']))
     with tempfile.TemporaryDirectory(prefix='fs-bench-') as scratch:
         tree = measure_tree(sources, args.workers, Path(scratch))
@@ -231,7 +248,7 @@ def main(argv=None) -> int:
         update = measure_update(Path(scratch), workers=args.workers)
     result_verdict, summary = verdict(tree, scale)
     result = {'verdict': result_verdict, 'summary': summary, 'tree': tree, 'scale': scale, 'memory': memory,
-              'update': update,
+              'update': update, 'archive': archive,
               'superposed': {'codec': SUPERPOSED.describe(), 'bits_per_trit': SUPERPOSED.overlap, **superposed},
               'reference': REFERENCE, 'floor': FLOOR, 'workers': args.workers, 'simd': vsa.simd_path(),
               'codec': fs.ChunkCodec().describe(), 'source': 'stdlib' if not args.tree else str(args.tree),

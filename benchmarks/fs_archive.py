@@ -1,0 +1,279 @@
+"""Archive-class speed and size: embeddenator against `tar | zstd -1 -T0` on the same tree, in the same run.
+
+    python benchmarks/fs_archive.py [--tree DIR ...] [--workers 2] [--no-profile]
+
+The default tree is system files of the kind an archiver meets (many small files): /usr/share/zoneinfo,
+/usr/share/i18n, /usr/share/X11 and /usr/lib/git-core, whichever exist (each appears under its own name, as it
+would in a tar of them). The tree is read once first, so every timing sees a warm page cache. Measured:
+
+- the reference, `tar -c | zstd -1 -T0` (archive) and `zstd -d | tar -x` (extract), and its .tar.zst size;
+- `fs.ingest_to` and `fs.extract` of the same tree (`workers` processes; extraction's own writer threads);
+- MB/s of file content for each, the ratio of embeddenator's MB/s to the reference's, the engram's size over the
+  .tar.zst size, each against its goal (ingest and extract at least 100 MB/s, engram at most 1.5 x .tar.zst);
+- bit-perfection (every extracted file compared with its source) and query quality (a sample of stored files,
+  each queried with its own content, must come first);
+- a profile of one ingest and one extraction run in this process (one worker, one writer thread, cProfile):
+  the share of time in walk/stat, file reads, hashing, encoding, decode-verify, compression, writing, and the
+  Python around them, so a goal not reached names what bounds it.
+
+`benchmarks/fs.py` calls `measure` and puts the result under `archive` in reports/bench/fs.json (`--archive-only`
+runs just this part); run alone, this prints the dict as JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import filecmp
+import json
+import os
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import Future
+from pathlib import Path
+from unittest import mock
+
+SYSTEM_TREE = ('/usr/share/zoneinfo', '/usr/share/i18n', '/usr/share/X11', '/usr/lib/git-core')
+GOALS = {'ingest_mb_s': 100.0, 'extract_mb_s': 100.0, 'size_vs_tar_zst': 1.5}
+QUERY_SAMPLE = 20
+
+# What a profile entry's time is spent on, first match wins: (category, substrings of "file:function").
+# Built-ins (numpy, hashlib, posix) are matched by their own name first, then by the function that called them.
+CATEGORIES = (
+    ('hashing', ('_hashlib', '_blake2', 'corrections.py:digest', 'file_sha256', 'hash_zeros')),
+    ('compression', ('zstd', 'zlib', 'codecs.py:encode', 'codecs.py:decode', 'store.py:compress',
+                     'store.py:decompress')),
+    ('walk/stat', ('walk.py', 'posix.lstat', 'posix.stat', 'posix.scandir', 'posix.fstat', 'posix.listdir')),
+    ('decode-verify', ('codec.py:decode', 'make_correction', 'apply_correction', ':_correct')),
+    ('encoding', ('codec.py', 'worker.py:bit_totals', 'hierarchy.py')),
+    ('file reads', ("'read' of '_io", "'readinto' of '_io", 'io.open', 'posix.open', 'read_piece', 'posix.read',
+                    'posix.preadv', 'posix.close')),
+    ('writing', ('posix.pwrite', 'posix.write', 'posix.fsync', "'write' of '_io", 'posix.utime', 'posix.fchmod',
+                 'posix.fchown', 'posix.mkdir', 'posix.symlink', 'posix.chmod', 'posix.chown', 'posix.mkfifo',
+                 'posix.unlink', 'posix.rmdir', 'posix.rename', 'posix.link', 'posix.ftruncate', 'atomic.py',
+                 'spill.py', 'commit.py', 'writer.py', 'dirfd.py')),
+)
+
+
+def system_tree() -> list[Path]:
+    """The default sources: those of SYSTEM_TREE this machine has."""
+    return [Path(p) for p in SYSTEM_TREE if os.path.isdir(p)]
+
+
+def tree_files(sources: list[Path]) -> list[Path]:
+    return [p for src in sources for p in ([src] if src.is_file() else sorted(src.rglob('*')))
+            if p.is_file() and not p.is_symlink()]
+
+
+def warm(sources: list[Path]) -> tuple[int, int]:
+    """Read every file once (a warm page cache for every timing); (files, bytes)."""
+    files = tree_files(sources)
+    size = 0
+    for p in files:
+        with open(p, 'rb') as fh:
+            while block := fh.read(1 << 20):
+                size += len(block)
+    return len(files), size
+
+
+def _timed(cmd: str) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(['sh', '-c', f'set -e; {cmd}'], check=True, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def measure_tar(sources: list[Path], scratch: Path) -> dict:
+    """`tar -c | zstd -1 -T0` and `zstd -d | tar -x` of `sources` (paths kept relative to each one's parent)."""
+    if not (shutil.which('tar') and shutil.which('zstd')):
+        raise SystemExit('fs_archive: the reference needs tar and zstd on PATH (Debian: apt-get install zstd)')
+    archive = scratch / 'tree.tar.zst'
+    members = ' '.join(f"-C '{src.parent}' '{src.name}'" for src in sources)
+    create_s = _timed(f"tar -cf - {members} | zstd -1 -T0 -q -o '{archive}'")
+    out = scratch / 'tar-out'
+    out.mkdir()
+    extract_s = _timed(f"zstd -d -c -q '{archive}' | tar -xf - -C '{out}'")
+    return {'create_seconds': round(create_s, 3), 'extract_seconds': round(extract_s, 3),
+            'tar_zst_bytes': archive.stat().st_size}
+
+
+def same_tree(sources: list[Path], out: Path) -> bool:
+    """Every file of `sources` equal to its extracted copy (a lone folder contributes its contents, several
+    sources each appear under their own name)."""
+    for src in sources:
+        base = out if len(sources) == 1 and src.is_dir() else out / src.name
+        for p in tree_files([src]):
+            if not filecmp.cmp(p, base / p.relative_to(src), shallow=False):
+                return False
+    return True
+
+
+def query_quality(engram, sample: int = QUERY_SAMPLE) -> dict:
+    """Each of `sample` stored files (spread over the tree, at least one chunk of distinct content) queried with
+    its own content: how many come first."""
+    from embeddenator import fs
+    files = [e for e in engram.files if e.size >= engram.codec.chunk_size]
+    picked = files[:: max(1, len(files) // sample)][:sample]
+    first = 0
+    for e in picked:
+        hits = fs.query(engram, fs.read_file(engram, e), k=1)['files']
+        first += bool(hits) and hits[0].path == os.fsdecode(e.path)
+    return {'queried': len(picked), 'found_first': first}
+
+
+class _Inline:
+    """A stand-in thread pool that runs each job at once in the calling thread (so cProfile sees it)."""
+
+    def __init__(self, *_args):
+        pass
+
+    def submit(self, fn, *args):
+        done = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as err:        # re-raised by .result(), as a real pool would
+            done.set_exception(err)
+        return done
+
+    def shutdown(self, *args, **kwargs):
+        pass
+
+
+def _category(name: str) -> str | None:
+    return next((cat for cat, keys in CATEGORIES if any(k in name for k in keys)), None)
+
+
+def _label(func) -> str:
+    file, _, name = func
+    return name if file == '~' else f'{os.path.basename(file)}:{name}'
+
+
+def _charge(stats: pstats.Stats, func, seconds: float, out: dict, depth: int = 0) -> None:
+    """Add `seconds` of `func` to its category; a built-in or numpy helper no pattern names passes them up to its
+    callers (split by the cumulative time under each), our own unnamed code is 'python (other)'."""
+    cat = _category(_label(func))
+    callers = stats.stats[func][4]
+    helper = func[0] == '~' or f'{os.sep}numpy{os.sep}' in func[0]
+    if cat is None and helper and callers and depth < 8:
+        known = {c: v[3] for c, v in callers.items() if c in stats.stats}      # time under each caller
+        total = sum(known.values())
+        for caller, cum in known.items():
+            _charge(stats, caller, seconds * (cum / total if total else 1 / len(known)), out, depth + 1)
+        if known:
+            return
+    key = cat or 'python (other)'
+    out[key] = out.get(key, 0.0) + seconds
+
+
+def breakdown(stats: pstats.Stats) -> dict:
+    """Seconds and share per category (see CATEGORIES) of a profile."""
+    out: dict[str, float] = {}
+    for func, (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():
+        _charge(stats, func, tottime, out)
+    total = sum(out.values()) or 1.0
+    return {k: {'seconds': round(v, 3), 'share': round(v / total, 3)}
+            for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
+
+
+def profile(sources: list[Path], scratch: Path) -> dict:
+    """cProfile of one ingest (inline: one worker) and one extraction (its writers run inline) in this process."""
+    import importlib
+    from embeddenator import fs
+    extract_module = importlib.import_module('embeddenator.fs.extract')      # fs.extract is the function
+    prof = cProfile.Profile()
+    prof.enable()
+    fs.ingest_to(sources, scratch / 'profile.engram', workers=1)
+    prof.disable()
+    ingest = breakdown(pstats.Stats(prof))
+    prof = cProfile.Profile()
+    with mock.patch.object(extract_module, 'ThreadPoolExecutor', _Inline):
+        prof.enable()
+        fs.extract(fs.load(scratch / 'profile.engram'), scratch / 'profile-out')
+        prof.disable()
+    return {'ingest': ingest, 'extract': breakdown(pstats.Stats(prof))}
+
+
+def bound(part: dict) -> str:
+    """The largest category of one profile, named with its share."""
+    name, top = next(iter(part.items()))
+    return f"{name} {100 * top['share']:.0f}%"
+
+
+def measure(scratch: Path, sources: list[Path] | None = None, workers: int = 2, with_profile: bool = True) -> dict:
+    """The archive comparison (see the module docstring): figures, goals, verdict, profile."""
+    from embeddenator import fs
+    sources = sources or system_tree()
+    scratch.mkdir(parents=True, exist_ok=True)
+    files, size = warm(sources)
+    mb = size / 1e6
+    tar = measure_tar(sources, scratch)
+    engram_path = scratch / 'tree.engram'
+    t0 = time.perf_counter()
+    engram = fs.ingest_to(sources, engram_path, workers=workers)
+    ingest_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fs.extract(fs.load(engram_path), scratch / 'out')
+    extract_s = time.perf_counter() - t0
+    result = {
+        'sources': [str(s) for s in sources], 'files': files, 'bytes': size, 'workers': workers,
+        'reference': {**tar, 'command': 'tar -c | zstd -1 -T0; zstd -d | tar -x',
+                      'create_mb_s': round(mb / tar['create_seconds'], 1),
+                      'extract_mb_s': round(mb / tar['extract_seconds'], 1)},
+        'ingest_seconds': round(ingest_s, 3), 'extract_seconds': round(extract_s, 3),
+        'ingest_mb_s': round(mb / ingest_s, 1), 'extract_mb_s': round(mb / extract_s, 1),
+        'ingest_vs_tar_zst': round(tar['create_seconds'] / ingest_s, 3),
+        'extract_vs_tar_zst': round(tar['extract_seconds'] / extract_s, 3),
+        'engram_bytes': engram_path.stat().st_size,
+        'size_vs_tar_zst': round(engram_path.stat().st_size / tar['tar_zst_bytes'], 2),
+        'bit_perfect': same_tree(sources, scratch / 'out'),
+        'query': query_quality(fs.load(engram_path)),
+        'goals': GOALS,
+    }
+    result['met'] = {'ingest_mb_s': result['ingest_mb_s'] >= GOALS['ingest_mb_s'],
+                     'extract_mb_s': result['extract_mb_s'] >= GOALS['extract_mb_s'],
+                     'size_vs_tar_zst': result['size_vs_tar_zst'] <= GOALS['size_vs_tar_zst']}
+    if with_profile:
+        result['profile'] = profile(sources, scratch)
+        result['bounds'] = {'ingest_mb_s': bound(result['profile']['ingest']),
+                            'extract_mb_s': bound(result['profile']['extract'])}
+    quality = result['query']['found_first'] == result['query']['queried']
+    result['verdict'] = 'pass' if all(result['met'].values()) and result['bit_perfect'] and quality else 'fail'
+    return result
+
+
+def summary(r: dict) -> list[str]:
+    """Readable lines: each figure against its goal and the reference, and what bounds a goal not reached."""
+    ref = r['reference']
+    lines = [f"archive: {r['files']} files, {r['bytes'] / 1e6:.1f} MB ({', '.join(r['sources'])}), "
+             f"{'bit-perfect' if r['bit_perfect'] else 'NOT bit-perfect'}, query {r['query']['found_first']}/"
+             f"{r['query']['queried']} first: {r['verdict']}"]
+    for key, what, mine, theirs, ratio in (
+            ('ingest_mb_s', 'ingest', r['ingest_mb_s'], ref['create_mb_s'], r['ingest_vs_tar_zst']),
+            ('extract_mb_s', 'extract', r['extract_mb_s'], ref['extract_mb_s'], r['extract_vs_tar_zst'])):
+        why = '' if r['met'][key] or 'bounds' not in r else f"; bound by {r['bounds'][key]} of the profile"
+        lines.append(f"archive: {what} {mine} MB/s (goal >= {GOALS[key]:.0f}): {'met' if r['met'][key] else 'NOT met'}"
+                     f"; tar+zstd {theirs} MB/s, ratio {ratio}{why}")
+    lines.append(f"archive: engram {r['engram_bytes'] / 1e6:.1f} MB, tar.zst {ref['tar_zst_bytes'] / 1e6:.1f} MB, "
+                 f"{r['size_vs_tar_zst']}x (goal <= {GOALS['size_vs_tar_zst']}x): "
+                 f"{'met' if r['met']['size_vs_tar_zst'] else 'NOT met'}")
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--tree', type=Path, action='append', help='a folder to archive (repeatable; default: '
+                        'the system tree)')
+    parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--no-profile', action='store_true', help='skip the profile runs')
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix='fs-archive-') as scratch:
+        result = measure(Path(scratch), args.tree, args.workers, not args.no_profile)
+    print(json.dumps(result, indent=2, sort_keys=True))
+    print('\n'.join(summary(result)), file=sys.stderr)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
