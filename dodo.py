@@ -10,5 +10,6 @@ from tasks.test.test import task_integration, task_test  # noqa: F401
 from tasks.release.verify_published import task_verify_published  # noqa: F401
 from tasks.release.package import task_package  # noqa: F401
 from tasks.release.publish import task_publish  # noqa: F401
+from tasks.release.plan_task import task_publish_plan  # noqa: F401
 from tasks.test.mutate import task_mutate  # noqa: F401
 from tasks.report.dashboard import task_dashboard  # noqa: F401

@@ -25,12 +25,12 @@ def workspace_root(monkeypatch):
 def test_each_component_waits_for_its_dependencies(workspace_root, dry_run):
     ws = workspace_root
     tasks = {t['name']: t for t in task_publish(dry_run=dry_run)}
-    assert tasks[None]['doc'] and set(ws.components) | {None, 'preflight', 'report'} == set(tasks)
+    assert tasks[None]['doc'] and set(ws.components) | {None, 'preflight', 'plan', 'report'} == set(tasks)
     assert tasks['preflight']['actions'][0][1] == [dry_run] and 'task_dep' not in tasks['preflight']
     for name, comp in ws.components.items():
         task = tasks[name]
         assert task['task_dep'][0] == 'publish:preflight'   # before the gates: doit runs task_dep in order
-        deps = {d for d in task['task_dep'][1:] if d.startswith('publish:')}
+        deps = {d for d in task['task_dep'][1:] if d.startswith('publish:') and d != 'publish:plan'}
         assert deps == {f'publish:{d}' for d in comp.deps}
         assert any(f.endswith(f'package/{name}.json') for f in task['file_dep'])
         (action, args), = task['actions']

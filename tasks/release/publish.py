@@ -25,6 +25,7 @@ from tasks.release import preflight, tagging
 from tasks.release.history import tag_pattern
 from tasks.release.index_api import check_reachable, check_upload_credentials
 from tasks.release.package import distributions, report_path, sdist_path
+from tasks.release.plan_task import plan_task
 from tasks.release.records import merge_record
 from tasks.release.redact import scrub, scrub_data
 from tasks.release.registry import RegistryError, open_registry, remote_registry, served_files
@@ -250,8 +251,10 @@ def render_dashboard() -> bool:
 
 
 @task_params([{'name': 'dry_run', 'long': 'dry-run', 'type': bool, 'default': False,
-               'help': 'everything but upload and tag; install from the built files (reports/publishing/dry-run/)'}])
-def task_publish(dry_run=False):
+               'help': 'everything but upload and tag; install from the built files (reports/publishing/dry-run/)'},
+              {'name': 'plan', 'long': 'plan', 'type': bool, 'default': False,
+               'help': 'only print and write the publish plan (reports/publishing/plan.md), as `doit publish_plan`'}])
+def task_publish(dry_run=False, plan=False):
     """publish every component in dependency order: gates, upload, wait until served, verify, tag"""
     ws, cfg = workspace(), settings()
     gates = preflight.gate_tasks(cfg.get('publish-runs-gates', 'yes').lower() not in ('no', 'false', '0'))
@@ -260,12 +263,22 @@ def task_publish(dry_run=False):
     # first: a group dict yielded after its subtasks would replace the group and lose their task_dep
     yield {'name': None, 'doc': 'publish every component in dependency order: gates, upload, wait until served, '
                                 'verify, tag'}
+    if plan:   # the plan alone: it builds nothing, so nothing else of the graph is yielded
+        yield {'name': 'plan', 'doc': 'the publish plan only (as `doit publish_plan`)', **plan_task(targets=False)}
+        return
     yield {
         'name': 'preflight',   # listed before the gates in each task_dep: doit runs it first, and stops there
         'doc': 'check the login, the index and the tag identity before the gates run',
         'actions': [(publish_preflight, [dry_run])],
         'uptodate': [False],
         'teardown': [render_dashboard],   # doit runs it when the run ends, also after a gate or a publish failed
+    }
+    yield {
+        'name': 'plan',   # after the gates and the builds, before the first upload: what the run is about to do
+        'doc': 'print the publish plan (reports/publishing/plan.md) once the packages are built',
+        **plan_task(targets=False, file_dep=[str(f) for c in ws.components.values()
+                                             for f in (report_path(c.name).with_suffix('.json'), sdist_path(c))],
+                    task_dep=['publish:preflight', *gates]),
     }
     for name, comp in ws.components.items():
         yield {
@@ -277,7 +290,7 @@ def task_publish(dry_run=False):
             'file_dep': [str(report_path(name).with_suffix('.json')), str(sdist_path(comp))],
             'targets': [str(out / 'components' / f'{name}.json')],
             'uptodate': [False],   # the index and the tags decide what is left to do, not doit's state
-            'task_dep': ['publish:preflight', *gates, *(f'{task}:{name}' for task in docs),
+            'task_dep': ['publish:preflight', *gates, 'publish:plan', *(f'{task}:{name}' for task in docs),
                          *(f'publish:{dep}' for dep in comp.deps)],
             'clean': True,
         }
