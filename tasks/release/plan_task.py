@@ -50,7 +50,7 @@ def checklist(name: str) -> tuple[str, str]:
 
 def index_label() -> str:
     cfg = settings()
-    return 'local index' if remote_registry(cfg) is None else str(cfg.get('index'))
+    return 'the local index' if remote_registry(cfg) is None else f'the index {cfg.get("index")}'
 
 
 def gather() -> dict:
@@ -68,7 +68,9 @@ def gather() -> dict:
     return {'generated': stamp(), 'index': index_label(), 'commit': tagging.head_commit(ws.root),
             'summary': summary(rows), 'packages': rows,
             'gates': [{**g.as_dict(), 'path': _relative(g.path, ws.root)} for g in gates],
-            'not_run': [g.name for g in gates if g.status == preflight.NOT_RUN]}
+            'not_run': [g.name for g in gates if g.status == preflight.NOT_RUN],
+            'publish_runs_gates': bool(preflight.gate_tasks(cfg.get('publish-runs-gates', 'yes').lower()
+                                                            not in ('no', 'false', '0')))}
 
 
 def _relative(path: str, root: Path) -> str:
@@ -86,7 +88,7 @@ def write_plan() -> object:
         return failed(scrub(f'publish plan: {err}'))
     out = plan_path()
     write_report(out, TEMPLATE, data)
-    print(f'publish plan against the {data["index"]}: {data["summary"]}', file=sys.stderr)
+    print(f'publish plan against {data["index"]}: {data["summary"]}', file=sys.stderr)
     print(table(data['packages']), file=sys.stderr)
     print(f'publish plan: {out}', file=sys.stderr)
     return None
