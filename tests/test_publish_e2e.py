@@ -121,10 +121,43 @@ def test_publish_goes_in_level_order_and_tags_each_component(published):
 def test_a_second_run_uploads_nothing(published):
     root, _, _ = published
     before = _packages(root)
-    _doit(root, 'publish')
+    second = _doit(root, 'publish')
     report = _report(root / 'reports' / 'publishing' / 'publish.json')
     assert {c['status'] for c in report.values()} == {'already published'}
     assert _packages(root) == before
+    # the resumed run printed its plan before publishing: everything there already
+    assert second.stderr.index('publish plan against the local index') < second.stderr.index('publish:io: ')
+    plan = json.loads((root / 'reports' / 'publishing' / 'plan.json').read_text())
+    actions = {(p['action'], p['hashes'], p['tagged']) for p in plan['packages']}
+    assert actions == {('already published', 'match', True)}
+
+
+def test_every_file_has_a_bill_of_materials_beside_it_and_in_the_reports(published):
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+    root, _, _ = published
+    ws = load_workspace(root)
+    report = _report(root / 'reports' / 'publishing' / 'publish.json')
+    for name, comp in ws.components.items():
+        for f in report[name]['files']:
+            bill = root / 'dist' / name / (f['name'] + '.cdx.json')
+            assert (root / 'reports' / 'publishing' / 'sbom' / name / bill.name).read_bytes() == bill.read_bytes()
+            assert (root / 'reports' / 'publishing' / 'dry-run' / 'sbom' / name / bill.name).is_file()
+            doc = json.loads(bill.read_text())
+            assert doc['metadata']['component']['hashes'] == [{'alg': 'SHA-256', 'content': f['sha256']}]
+            required = {c['name']: c for c in doc.get('components', []) if c.get('scope') == 'required'}
+            assert {ws.components[d].dist for d in ws.closure(name)} <= set(required)
+            assert all(c.get('hashes') for c in required.values()), name
+    vsa = next(n for n, c in ws.components.items() if c.extensions)
+    wheel = next(f['name'] for f in report[vsa]['files'] if f['name'].endswith('.whl'))
+    text = (root / 'dist' / vsa / (wheel + '.cdx.json')).read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    doc = json.loads(text)
+    assert 'numpy' in {c['name'] for c in doc['components']}
+    names = {c['name'] for c in doc['components']} | {c['bom-ref'] for c in doc['components']}
+    assert {'Cython', 'build-compiler'} <= names
+    props = {p['name'] for p in doc['metadata']['component']['properties']}
+    assert any(p.endswith(':compile-args') for p in props)
 
 
 def test_pip_install_cli_from_the_index_gives_a_working_command(published, tmp_path):

@@ -38,6 +38,7 @@ from tasks.release.checklist import (Finding, check_baseline_isa, check_changelo
                                      check_sizes)
 from tasks.core.config import settings, workspace
 from tasks.release.registry import sha256_file
+from tasks.release.sbom import toolchain
 from tasks.core.reporting import write_report
 from tasks.release.tagging import last_change_time
 from tasks.core.uptodate import lazy_config_changed
@@ -267,7 +268,8 @@ def package_component(name: str) -> bool:
                        (f'; failing: {", ".join(f.check for f in failing)}' if failing else ''),
             'files': [{'name': f.name, 'path': f.relative_to(root).as_posix(), 'size': f.stat().st_size,
                        'sha256': sha256_file(f), 'contents': archive_members(f)} for f in files],
-            'findings': [{**f.as_dict(), 'advisory': f.check in advisory} for f in findings]}
+            'findings': [{**f.as_dict(), 'advisory': f.check in advisory} for f in findings],
+            'toolchain': toolchain(comp)}   # the compiler, flags and Cython of the kernels, for the SBOMs
     write_report(report_path(name), 'package.md.j2', data)
     for finding in failing:
         print(f'package:{name}: {finding.check}: {finding.detail}', file=sys.stderr)

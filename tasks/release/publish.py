@@ -15,16 +15,17 @@ from pathlib import Path
 
 from doit import task_params
 from doit.exceptions import TaskFailed
+from doit.task import clean_targets
 
 from tasks.core.config import settings, workspace
 from tasks.core.errors import PluginError, failed
-from tasks.core.files import replace_file
+from tasks.core.files import remove_tree, replace_file
 from tasks.core import processes
 from tasks.core.reporting import write_report
-from tasks.release import preflight, tagging
+from tasks.release import preflight, sbom, tagging
 from tasks.release.history import tag_pattern
 from tasks.release.index_api import check_reachable, check_upload_credentials
-from tasks.release.package import distributions, report_path, sdist_path
+from tasks.release.package import dist_dir, distributions, report_path, sdist_path
 from tasks.release.plan_task import plan_task
 from tasks.release.records import merge_record
 from tasks.release.redact import scrub, scrub_data
@@ -121,6 +122,7 @@ def publish_component(name: str, dry_run: bool, run: str) -> bool:
         if dry_run:
             gates, record['warnings'] = check_preflight(ws.root, dry_run)
             record.update(_dry_run(rel, verifier))
+            record['sboms'] = bills(rel, verifier, out)
         else:
             identity = tagging.tagger_identity(ws.root, cfg.get('tag-identity'))
             gates = preflight.read_gates(cfg.path(cfg.reports))
@@ -129,6 +131,11 @@ def publish_component(name: str, dry_run: bool, run: str) -> bool:
                               served_timeout=float(cfg.get('served-timeout', '120')),
                               preflight=functools.partial(check_preflight, ws.root, False))
                 record.update(publish_release(rel, registry, steps, out / 'logs' / f'{name}.log'))
+                again = record['verified'] is None and not all(sbom.sbom_path(f).is_file() for f in rel.files)
+                if again:
+                    verifier(rel, registry)   # published by an earlier run and built again since: for its bills
+                record['sboms'] = (bills(rel, verifier, out) if record['verified'] or again else
+                                   [_relative(str(sbom.sbom_path(f)), ws.root) for f in rel.files])
     except PluginError as err:
         record['error'] = scrub(str(err))
     record = merge_record(previous, record)
@@ -138,6 +145,27 @@ def publish_component(name: str, dry_run: bool, run: str) -> bool:
         return failed(f'publish:{name}: {record["error"]}')
     print(f'publish:{name}: {record["status"]}', file=sys.stderr)
     return True
+
+
+def bills(rel: Release, verifier: Verifier, out: Path) -> list[str]:
+    """The CycloneDX bills of `rel`'s files from the venv that just verified it, beside them and under out/sbom/."""
+    inspected, reports = verifier.resolved()
+    if not inspected.get('installed'):
+        raise PublishError(f'{rel.dist}: `pip inspect` of the verification venv gave nothing; no bill of materials '
+                           f'(see {verifier.log_dir / (rel.name + ".log")})')
+    package = json.loads(report_path(rel.name).with_suffix('.json').read_text(encoding='utf-8'))
+    written = sbom.write_sboms({f: rel.sha256[f.name] for f in rel.files}, rel.dist, rel.version,
+                               sbom.installed(inspected, sbom.archive_hashes(reports)), inspected.get('environment'),
+                               package.get('toolchain') or {}, out / 'sbom' / rel.name)
+    return [_relative(str(p), workspace().root) for p in written]
+
+
+def remove_sboms(name: str, dry_run: bool) -> None:
+    """The clean action of `publish:<name>`: its bills beside the archives (a wheel's name is not fixed) and the
+    copies under reports/publishing/."""
+    for path in dist_dir(workspace().components[name]).glob(f'*{sbom.SUFFIX}'):
+        path.unlink(missing_ok=True)
+    remove_tree(str(out_dir(dry_run) / 'sbom' / name))
 
 
 def _dry_run(rel: Release, verifier: Verifier) -> dict:
@@ -288,11 +316,11 @@ def task_publish(dry_run=False, plan=False):
             'actions': [(publish_component, [name, dry_run, RUN_ID])],
             # the report lists (and digests) the files package built; the sdist's name is fixed, a wheel's is not
             'file_dep': [str(report_path(name).with_suffix('.json')), str(sdist_path(comp))],
-            'targets': [str(out / 'components' / f'{name}.json')],
+            'targets': [str(out / 'components' / f'{name}.json'), str(sbom.sbom_path(sdist_path(comp)))],
             'uptodate': [False],   # the index and the tags decide what is left to do, not doit's state
             'task_dep': ['publish:preflight', *gates, 'publish:plan', *(f'{task}:{name}' for task in docs),
                          *(f'publish:{dep}' for dep in comp.deps)],
-            'clean': True,
+            'clean': [clean_targets, (remove_sboms, [name, dry_run])],
         }
     yield {
         'name': 'report',   # component names cannot collide: a component's folder is lowercase a-z0-9_

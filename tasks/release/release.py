@@ -7,6 +7,7 @@ of `Steps`, which the tests replace to inject faults.
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
 import time
 import tomllib
@@ -87,14 +88,31 @@ class Verifier:
             third = verify.third_party(requirements, [*rel.siblings, rel.dist])
             if third:
                 index = ['--index-url', self.third_party_index] if self.third_party_index else []
-                verify.pip_install(python, [*index, *third], log)
+                verify.pip_install(python, [*index, *third], log, report=self.next_report())
             pin = f'{rel.dist}=={rel.version}'
             if registry is not None:
-                verify.install_from_index(python, registry, [pin], log)
+                verify.install_from_index(python, registry, [pin], log, report=self.next_report())
             else:
-                verify.pip_install(python, ['--no-index', *(f'--find-links={p}' for p in find_links), pin], log)
+                verify.pip_install(python, ['--no-index', *(f'--find-links={p}' for p in find_links), pin], log,
+                                   report=self.next_report())
             verify.smoke(python, rel.import_name, rel.modules, {**rel.siblings, rel.dist: rel.version},
                          rel.scripts, log, self.forbidden_root)
+
+    def next_report(self) -> Path:
+        """Where the next pip call of this venv writes its installation report (one file per call, in order)."""
+        folder = self.folder / 'resolved'
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f'{len(list(folder.glob("*.json"))):03d}.json'
+
+    def resolved(self) -> tuple[dict, list[dict]]:
+        """(`pip inspect` of the venv, the installation reports of every pip call into it, oldest first)."""
+        reports = []
+        for path in sorted((self.folder / 'resolved').glob('*.json')):
+            try:
+                reports.append(json.loads(path.read_text(encoding='utf-8')))
+            except (OSError, ValueError):
+                continue   # a pip killed while writing it: the archives it installed have no digest then
+        return verify.inspect(self.python()), reports
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

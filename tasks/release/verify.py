@@ -102,17 +102,22 @@ def _netrc_token(value: str) -> str:
     return value
 
 
-def pip_install(python: Path, args: Sequence[str], log: Path, registry: Registry | None = None) -> None:
-    """Isolated `pip --python <venv> install ...`, output appended to `log`; VerifyError names the log on failure."""
-    cmd = [sys.executable, '-m', 'pip', '--python', str(python), 'install', *ISOLATED, *args]
+def pip_install(python: Path, args: Sequence[str], log: Path, registry: Registry | None = None,
+                report: Path | None = None) -> None:
+    """Isolated `pip --python <venv> install ...`, output appended to `log`; VerifyError names the log on failure.
+    With `report`, pip writes what it resolved and installed there (`--report`: versions, archive digests)."""
+    cmd = [sys.executable, '-m', 'pip', '--python', str(python), 'install', *ISOLATED,
+           *(('--report', str(report)) if report else ()), *args]
     with netrc_for(registry) as netrc:
         _run(cmd, log, f'pip install {" ".join(a for a in args if not a.startswith("-"))}', env=pip_env(netrc))
 
 
-def install_from_index(python: Path, registry: Registry, requirements: Sequence[str], log: Path) -> None:
+def install_from_index(python: Path, registry: Registry, requirements: Sequence[str], log: Path,
+                       report: Path | None = None) -> None:
     """`requirements` from `registry` alone; a failure says whether the index was unreachable or lacks a package."""
     try:
-        pip_install(python, ['--no-cache-dir', '--index-url', registry.simple_url, *requirements], log, registry)
+        pip_install(python, ['--no-cache-dir', '--index-url', registry.simple_url, *requirements], log, registry,
+                    report)
     except VerifyError as err:
         raise diagnose(registry, requirements, err) from None
 
@@ -153,6 +158,16 @@ def smoke(python: Path, import_name: str, modules: Iterable[str], versions: Mapp
     bindir = python.parent
     for script in scripts:
         _run([str(bindir / script), '--help'], log, f'{script} --help', cwd=python.parent)
+
+
+def inspect(python: Path) -> dict:
+    """`pip inspect` of the venv: every installed distribution's metadata and the interpreter's marker values."""
+    cmd = [sys.executable, '-m', 'pip', '--python', str(python), 'inspect', '--isolated', '--disable-pip-version-check']
+    done = processes.run(cmd, env=pip_env())
+    try:
+        return json.loads(done.output[done.output.find('{'):]) if done.ok else {}
+    except ValueError:
+        return {}
 
 
 def _run(cmd: Sequence[str], log: Path, what: str, cwd: Path | None = None, env: dict | None = None) -> None:
