@@ -133,3 +133,16 @@ def test_write_sboms_puts_each_bill_beside_its_file_and_a_copy_in_the_reports(tm
         assert (tmp_path / 'copies' / path.name).read_text() == path.read_text()
         doc = json.loads(path.read_text())
         assert doc['metadata']['component']['hashes'][0]['content'] == files[path.with_name(path.name[:-9])]
+
+
+def test_the_publish_report_lists_the_bills_of_the_components_that_have_them():
+    from tasks.core.reporting import render
+    record = {'level': 0, 'dist': 'embeddenator-io', 'version': '0.2.0', 'status': 'published', 'uploaded': None,
+              'served': None, 'verified': None, 'tag': None, 'files': [], 'error': None}
+    data = {'dry_run': False, 'index': 'local index', 'verdict': 'pass', 'summary': '2/2', 'commit': 'abc',
+            'started': None, 'gates': [], 'reruns': [],
+            'components': [record, {**record, 'dist': 'embeddenator-obs', 'sboms': ['dist/obs/o.whl.cdx.json']}]}
+    text = render('publish.md.j2', data)
+    assert '| embeddenator-obs | `dist/obs/o.whl.cdx.json` |' in text
+    assert '| embeddenator-io | `' not in text.split('## Bills of materials')[1]
+    assert '## Bills of materials' not in render('publish.md.j2', {**data, 'components': [record]})
