@@ -7,7 +7,6 @@ import signal
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from conftest import run_cli
@@ -48,24 +47,26 @@ def test_a_damaged_manifest_is_a_data_error_everywhere(tree, tmp_path):
     assert not (tmp_path / 'out').exists() and not (tmp_path / 'v.npz').exists()
 
 
-def test_a_damaged_codebook_row_is_caught_when_read_and_by_info_verify(tree, tmp_path):
-    """Rows are checked as they are decoded (loading does not hash them): extraction of the file that uses the
-    row fails whole, with nothing left behind, and `info --verify` checks every byte like `zstd -t`."""
+def test_a_damaged_frame_is_caught_when_read_and_by_info_verify(tree, tmp_path):
+    """Stored chunks are checked as they are read (loading does not hash them): extraction fails whole at the
+    first file whose frame is damaged, with nothing left behind, and `info --verify` checks every byte like
+    `zstd -t`."""
     path = tmp_path / 'e.engram'
     engram = fs.ingest_to(tree, path, workers=1)
     entry = next(e for e in engram.files if e.path == b'textwrap.py')
-    row = int(engram.chunk_ids[entry.first])
-    other = int(engram.chunk_ids[entry.first + 1])
+    part = engram.store.parts[0]
+    frame = int(part.row_frames[engram.chunk_ids[entry.first]])
+    lo, hi = int(part.frame_offsets[frame]), int(part.frame_offsets[frame + 1])
     data = bytearray(path.read_bytes())
-    start = data.index(np.ascontiguousarray(engram.codebook[row]).tobytes())
-    data[start:start + engram.codebook[row].nbytes] = np.ascontiguousarray(engram.codebook[other]).tobytes()
-    del engram
+    start = data.index(bytes(part.frames[lo:hi]))
+    data[start + (hi - lo) // 2] ^= 0x10
+    del engram, part
     path.write_bytes(bytes(data))
     assert run_cli('info', path)[0] == 0
     code, _, err = run_cli('info', '--verify', path)
     assert code == 2 and 'checksum' in err and 'Traceback' not in err
     code, _, err = run_cli('extract', path, '-o', tmp_path / 'out')
-    assert code == 2 and 'textwrap.py' in err and 'Traceback' not in err
+    assert code == 2 and 'the engram is damaged' in err and 'Traceback' not in err
     assert not (tmp_path / 'out').exists()
 
 

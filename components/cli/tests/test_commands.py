@@ -79,12 +79,20 @@ def test_errors_are_messages_with_exit_codes(tmp_path, src, capsys, monkeypatch,
 
 
 def _tamper_chunk(engram):
-    """Negate one stored chunk vector and re-seal the envelope: the file's checksum is valid again, but the
-    chunk no longer decodes to the bytes the manifest's SHA-256 names."""
+    """Change one byte of the stored chunks in a valid frame and re-seal the envelope: the file's checksums are
+    valid again, but the chunk no longer holds the bytes the manifest's SHA-256 names."""
+    import zstandard
+    from embeddenator.fs.journal import checks
     env = io.read_envelope(engram, io.Kind.ARRAYS, use_mmap=False)
     arrays = {name: np.array(a) for name, a in io.unpack_arrays(env).items()}
-    arrays['codebook'][0] = arrays['codebook'][0][::-1]         # swap the +1 and -1 planes of row 0
+    frames, offsets = arrays['frames'], arrays['frame_offsets']
+    first = bytearray(zstandard.ZstdDecompressor().decompress(frames[:offsets[1]].tobytes()))
+    first[0] ^= 1
+    frame = np.frombuffer(zstandard.ZstdCompressor(write_checksum=True).compress(bytes(first)), np.uint8)
+    arrays['frames'] = np.concatenate([frame, frames[offsets[1]:]])
+    arrays['frame_offsets'] = np.r_[0, offsets[1:] - offsets[1] + frame.size].astype('<i8')
     extra = {k: v for k, v in env.meta.items() if k not in ('arrays', 'schema')}
+    extra['checks'] = checks(arrays)
     io.write_arrays(engram, arrays, schema=env.meta['schema'], extra=extra)
 
 

@@ -1,4 +1,4 @@
-"""Memory that does not grow with the tree: ingest keeps codebook rows on disk until the engram is written, and
+"""Memory that does not grow with the tree: ingest keeps compressed frames on disk until the engram is written, and
 loading or extracting an engram does not make the whole memory-mapped file resident."""
 import os
 import subprocess
@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 
 from embeddenator import fs
-from embeddenator.fs.spill import RowSpill
+from embeddenator.fs.store import FrameWriter
 
 
 def _tree(tmp_path, megabytes=4):
@@ -20,7 +20,7 @@ def _tree(tmp_path, megabytes=4):
     return src
 
 
-def test_the_spilled_codebook_writes_the_same_engram_bytes_as_the_in_memory_one(tmp_path, monkeypatch):
+def test_frames_kept_on_disk_write_the_same_engram_bytes_as_frames_in_memory(tmp_path, monkeypatch):
     import importlib
     monkeypatch.setattr(importlib.import_module('embeddenator.fs.ingest'), 'BATCH_BYTES', 200 * 1250)
     src = _tree(tmp_path)
@@ -31,15 +31,15 @@ def test_the_spilled_codebook_writes_the_same_engram_bytes_as_the_in_memory_one(
     assert not [n for n in os.listdir(tmp_path) if n not in ('src', 'spilled.engram', 'memory.engram')]
 
 
-def test_spilled_rows_come_back_in_any_order(tmp_path):
-    rows = np.arange(7 * 2 * 3, dtype='<u8').reshape(7, 2, 3)
-    with RowSpill(tmp_path, (2, 3)) as spill:
-        assert spill.add(rows[:4]) == 0 and spill.add(rows[4:]) == 4
-        order = np.array([6, 0, 1, 2, 5, 5, 3])
-        assert np.array_equal(spill.read(order), rows[order])
-        streamed = spill.streamed(order)
-        assert streamed.shape == (7, 2, 3) and np.array_equal(
-            np.concatenate(list(streamed.blocks())), rows[order])
+def test_frames_put_in_any_order_come_back_in_number_order_and_unused_ones_are_left_out(tmp_path):
+    frames = {3: b'three', 0: b'zero!!', 7: b'seven' * 3, 1: b'one'}
+    for folder in (tmp_path, None):
+        with FrameWriter(folder) as writer:
+            for number, frame in frames.items():
+                writer.put(number, frame)
+            data, offsets = writer.arrays(np.array([0, 3, 7]))
+            data = b''.join(bytes(b) for b in data.blocks()) if folder is not None else data.tobytes()
+            assert data == b'zero!!three' + b'seven' * 3 and offsets.tolist() == [0, 6, 11, 26]
 
 
 RESIDENT = textwrap.dedent('''

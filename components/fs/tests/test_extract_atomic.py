@@ -7,7 +7,6 @@ import sys
 import textwrap
 import time
 
-import numpy as np
 import pytest
 
 from embeddenator import fs
@@ -51,10 +50,9 @@ def test_forced_extract_gives_exactly_the_engrams_entries(tmp_path):
         assert (out / name).read_bytes() == (src / name).read_bytes()
 
 
-def test_a_damaged_file_fails_the_extraction_and_leaves_no_output(tmp_path):
+def test_a_damaged_file_fails_the_extraction_and_leaves_no_output(tmp_path, damage_chunk):
     engram = fs.ingest(_src(tmp_path, files=6), workers=1)
-    engram.codebook = engram.codebook.copy()
-    engram.codebook[int(engram.chunk_ids[engram.files[-1].first]), 0, 0] ^= np.uint64(1)
+    damage_chunk(engram, int(engram.chunk_ids[engram.files[-1].first]))
     with pytest.raises(fs.IntegrityError):
         fs.extract(engram, tmp_path / 'out')
     assert not (tmp_path / 'out').exists()

@@ -119,21 +119,23 @@ def test_an_old_file_rewritten_with_its_mtime_put_back_needs_checksum(tmp_path):
     assert _extracted(engram, tmp_path / 'out') == {'a.bin': b'Z' * 700}
 
 
-def test_a_v2_engram_still_reads_and_its_first_update_rewrites_it_as_v3(tmp_path):
-    from embeddenator.fs.engram import to_arrays
+@pytest.mark.parametrize('schema', ['embeddenator-fs/engram/v2', 'embeddenator-fs/engram/v3'])
+def test_a_v2_or_v3_engram_still_reads_and_its_first_update_rewrites_it_as_v4(tmp_path, legacy_arrays, schema):
     from embeddenator.io import write_arrays
     src = tmp_path / 'src'
     _tree(src, {'a.bin': os.urandom(900), 'd/b.bin': os.urandom(300)}, OLD_NS)
-    arrays, meta = to_arrays(fs.ingest(src, codec=CODEC, workers=1))
-    meta = {k: v for k, v in meta.items() if k in ('codec', 'stats')}
-    target = tmp_path / 'v2.engram'
-    write_arrays(target, arrays, schema='embeddenator-fs/engram/v2', extra=meta)
-    assert _extracted(fs.load(target), tmp_path / 'out') == _state(src)
+    arrays, meta = legacy_arrays(fs.ingest(src, codec=CODEC, workers=1))
+    if schema.endswith('v2'):
+        meta = {k: v for k, v in meta.items() if k in ('codec', 'stats')}
+    target = tmp_path / 'old.engram'
+    write_arrays(target, arrays, schema=schema, extra=meta)
+    old = fs.load(target)
+    assert old.store is None and _extracted(old, tmp_path / 'out') == _state(src)
     _tree(src, {'c.bin': b'new'})
     update_to(target, src, workers=1)
     engram = fs.load(target)
     assert engram.journal['generation'] == 0 and _extracted(engram, tmp_path / 'again') == _state(src)
-    assert b'embeddenator-fs/engram/v3' in target.read_bytes()[:4096]
+    assert engram.store is not None and b'embeddenator-fs/engram/v4' in target.read_bytes()[:4096]
 
 
 def test_segmented_rows_gather_like_one_array():
@@ -158,13 +160,12 @@ def test_an_update_with_nothing_changed_appends_nothing(tmp_path):
 
 def test_random_reads_of_a_journaled_engram_gather_rows_from_every_segment(updated):
     import random
-    from embeddenator.fs.journal import SegmentedRows
     from embeddenator.fs.reader import ChunkReader
     src, target, size, old, new = updated
     (src / 'f7.bin').write_bytes(os.urandom(5000))
     update_to(target, src, workers=1)
     engram = fs.load(target)
-    assert isinstance(engram.codebook, SegmentedRows) and len(engram.codebook.parts) == 3
+    assert len(engram.store.parts) == 3 and all(len(p.lengths) for p in engram.store.parts)
     reader, rng = ChunkReader(engram), random.Random(5)
     tree = Tree(engram)
     for _ in range(60):
@@ -172,3 +173,19 @@ def test_random_reads_of_a_journaled_engram_gather_rows_from_every_segment(updat
         data = (src / name).read_bytes()
         offset = rng.randrange(len(data))
         assert reader.read(tree.lookup(name.encode()), offset, 700) == data[offset: offset + 700]
+
+
+def test_saving_a_journaled_or_a_v3_engram_packs_its_chunks_into_one_segment(updated, tmp_path, legacy_arrays):
+    from embeddenator.io import write_arrays
+    src, target, size, old, new = updated
+    engram = fs.load(target)
+    assert len(engram.store.parts) == 2
+    fs.save(engram, tmp_path / 'one.engram')
+    again = fs.load(tmp_path / 'one.engram')
+    assert len(again.store.parts) == 1 and _extracted(again, tmp_path / 'out') == new
+    arrays, meta = legacy_arrays(again)
+    write_arrays(tmp_path / 'v3.engram', arrays, schema='embeddenator-fs/engram/v3', extra=meta)
+    v3 = fs.load(tmp_path / 'v3.engram')
+    assert v3.store is None
+    fs.save(v3, tmp_path / 'v4.engram')
+    assert _extracted(fs.load(tmp_path / 'v4.engram'), tmp_path / 'out4') == new

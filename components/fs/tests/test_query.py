@@ -1,5 +1,6 @@
 import os
 
+import numpy as np
 import pytest
 
 from embeddenator import fs
@@ -37,3 +38,25 @@ def test_hits_serialise_without_unused_fields(engram):
     hit = fs.query(engram, b'hello, world\n', k=1)['files'][0]
     assert set(hit.to_json()) == {'path', 'score'}
     assert os.fsencode(hit.path) in {e.path for e in engram.files}
+
+
+@pytest.mark.parametrize('sizes', [[1], [20], [25], [26], [1250], [600], [1250, 1250], [1250, 3], [1250] * 5 + [999]])
+def test_file_vectors_made_from_bit_counts_equal_the_bundle_of_encoded_chunks(sizes):
+    """Ingest sums bits instead of encoding chunks (`worker.bit_totals`) and thins without spreading them
+    (`worker.thin_bits`): the vector must be exactly the thinned bundle of the codec's chunk vectors."""
+    from embeddenator.fs import worker
+    from embeddenator.fs.hierarchy import thin
+    codec = fs.ChunkCodec()
+    rng = np.random.default_rng(len(sizes) * 1000 + sizes[-1])
+    data = rng.integers(0, 256, sum(sizes), dtype=np.uint8).tobytes()
+    if sizes == [600]:
+        data = bytes(600)                                       # all bits clear: every trit -1
+    pos, neg = codec.encode_planes(data)
+    bundle = (pos.view(np.int8) - neg.view(np.int8)).sum(axis=0, dtype=np.int32)[: codec.dim]
+    rows, last = codec.chunk_matrix(data)
+    trits = worker.bit_totals(codec, np.unpackbits(rows, axis=1), last)
+    assert np.array_equal(worker.spread(codec, trits), bundle)
+    for max_nnz in (200, 13):
+        want = thin(bundle, max_nnz)
+        got = worker.thin_bits(codec, trits, max_nnz, len(data) if len(rows) == 1 else 0)
+        assert np.array_equal(got.idx, want.idx) and np.array_equal(got.sign, want.sign)

@@ -75,10 +75,9 @@ def test_holes_read_as_zeros_and_decode_nothing(stored):
     assert reader.decoded == 0
 
 
-def test_a_damaged_chunk_is_an_integrity_error(stored):
+def test_a_damaged_chunk_is_an_integrity_error(stored, damage_chunk):
     _, engram = stored
-    engram.codebook = np.array(engram.codebook)
-    engram.codebook[int(engram.chunk_ids[entry(engram, b'big.bin').first]), 0, 0] ^= 1
+    damage_chunk(engram, int(engram.chunk_ids[entry(engram, b'big.bin').first]))
     with pytest.raises(IntegrityError, match='big.bin'):
         ChunkReader(engram).read(entry(engram, b'big.bin'), 0, 10)
 

@@ -189,7 +189,7 @@ def test_an_engram_from_a_newer_format_is_refused_with_a_clear_error(tmp_path):
     from embeddenator.fs.journal import checks
     from embeddenator.io import write_arrays
     engram = fs.ingest(_one_file(tmp_path), workers=1)
-    arrays, meta = to_arrays(engram)
+    arrays, meta, _ = to_arrays(engram)
     write_arrays(tmp_path / 'new.engram', arrays, schema='embeddenator-fs/engram/v9', extra=meta)
     with pytest.raises(FormatError, match='newer embeddenator-fs'):
         fs.load(tmp_path / 'new.engram')
@@ -216,11 +216,10 @@ def test_the_cli_names_a_skipped_socket_on_stderr_and_in_json(with_socket, tmp_p
     assert any('sock: a socket' in w for w in json.loads(out)['warnings'])
 
 
-def test_a_version_one_engram_file_still_loads_and_extracts(tmp_path):
-    from embeddenator.fs.engram import to_arrays
+def test_a_version_one_engram_file_still_loads_and_extracts(tmp_path, legacy_arrays):
     from embeddenator.io import write_arrays
     src = _one_file(tmp_path)
-    arrays, meta = to_arrays(fs.ingest(src, workers=1))
+    arrays, meta = legacy_arrays(fs.ingest(src, workers=1))
     manifest = json.loads(bytes(arrays['manifest']))
     manifest.pop('root')
     for item in manifest['entries']:

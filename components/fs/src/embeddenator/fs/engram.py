@@ -1,10 +1,12 @@
 """The engram: root vector, chunk codebook, manifest, correction store and hierarchy, saved as io envelopes.
 
-On disk (schema ``embeddenator-fs/engram/v3``) it is a journal of `embeddenator.io` arrays envelopes (see
+On disk (schema ``embeddenator-fs/engram/v4``) it is a journal of `embeddenator.io` arrays envelopes (see
 `journal`): segment 0 written atomically by ingest and compact (a failed save leaves the previous file as it was),
-one segment appended per update. It is memory-mapped on load so extraction reads the codebook lazily, and the
-load checks the small arrays by their own SHA-256 instead of hashing the whole file. v1 and v2 engrams (one
-envelope, checked whole on load) are still read; a newer schema is a FormatError that says to upgrade.
+one segment appended per update. Each segment stores the unique chunks it adds as zstd-compressed content (see
+`store`); codebook rows are derived from them on demand. It is memory-mapped on load so extraction reads the
+frames lazily, and the load checks the small arrays by their own SHA-256 instead of hashing the whole file. v3
+engrams (the same journal holding packed codebook rows and corrections) and v1, v2 engrams (one envelope, checked
+whole on load) are still read; a newer schema is a FormatError that says to upgrade.
 """
 from __future__ import annotations
 
@@ -21,14 +23,17 @@ from embeddenator.fs.corrections import KINDS as FIX_KINDS, Correction
 from embeddenator.fs.errors import FsError
 from embeddenator.fs.hierarchy import Sparse
 from embeddenator.fs.manifest import KINDS, SPECIAL, Entry, decode_path, encode_path
-from embeddenator.io import Streamed
+from embeddenator.fs.store import ChunkStore, DerivedRows, FrameWriter, Packer, Part, chunk_lengths, row_arrays
 
-SCHEMA = 'embeddenator-fs/engram/v3'
+SCHEMA = 'embeddenator-fs/engram/v4'
 RELEASE_BYTES = 32 << 20         # mapped engram bytes read between two releases of the touched pages
-# v2 added owners, hard links, fifos, devices, sparse extents, root; v3 the journal of segments and deleted records
+# v2 added owners, hard links, fifos, devices, sparse extents, root; v3 the journal of segments and deleted records;
+# v4 stores chunk content (zstd frames) instead of codebook rows and corrections
 LEGACY = ('embeddenator-fs/engram/v1', 'embeddenator-fs/engram/v2')
-READABLE = (*LEGACY, SCHEMA)
-ROW_ARRAYS = ('codebook', 'digests', 'fix_rows', 'fix_kinds', 'fix_offsets', 'fix_payload')
+V3 = 'embeddenator-fs/engram/v3'
+READABLE = (*LEGACY, V3, SCHEMA)
+V3_ROW_ARRAYS = ('codebook', 'digests', 'fix_rows', 'fix_kinds', 'fix_offsets', 'fix_payload')
+ROW_ARRAYS = ('frames', 'digests', 'frame_offsets', 'row_frames', 'row_starts', 'row_lengths')   # lazy one first
 
 
 @dataclass
@@ -37,6 +42,7 @@ class Engram:
     entries: list[Entry]
     chunk_ids: np.ndarray                 # int64: file.first .. file.first + file.count -> codebook row
     codebook: np.ndarray                  # (m, 2, H) uint64 packed chunk vectors (vsa.PackedMatrix rows), unique
+    #                                       (v4: DerivedRows, encoded from `store` on demand)
     digests: np.ndarray                   # (m, 16) uint8 BLAKE2b-128 of each unique chunk's bytes
     corrections: dict[int, Correction]    # codebook row -> correction (absent: the decode is exact)
     file_vectors: list[Sparse]            # one per file entry, in entry order (thinned bundles of chunks)
@@ -47,6 +53,7 @@ class Engram:
     deleted: list = field(default_factory=list)   # {'path', 'kind', 'generation'} of entries removed since compact
     journal: dict = field(default_factory=dict, repr=False, compare=False)   # segments, end, sizes (loaded v3)
     unreleased: int = field(default=0, repr=False, compare=False)
+    store: ChunkStore | None = field(default=None, repr=False, compare=False)   # v4: the unique chunks' bytes
 
     def note_read(self, nbytes: int) -> None:
         """Count bytes read through the map; past RELEASE_BYTES, drop the pages this process has touched (they
@@ -56,6 +63,25 @@ class Engram:
         if self.unreleased >= RELEASE_BYTES and self.mapping is not None:
             self.unreleased = 0
             self.mapping.madvise(mmap.MADV_DONTNEED)
+
+    def chunk_rows(self, ids) -> np.ndarray:
+        """Zero-padded bytes (n, chunk_size) uint8 of the unique chunks `ids`: read from the store (v4), or decoded
+        from the codebook with their corrections applied (v1 to v3; files made of them are checked by SHA-256)."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if self.store is not None:
+            return self.store.rows(ids)
+        from embeddenator.fs.corrections import apply_correction
+        out = np.array(self.codec.decode(np.asarray(self.codebook[ids])), dtype=np.uint8)
+        for k in np.flatnonzero(np.isin(ids, list(self.corrections))):
+            row = int(ids[k])
+            fix = self.corrections[row]
+            fixed = apply_correction(out[k], fix)
+            if fix.kind == 'verbatim' or fixed.size != out.shape[1]:
+                out[k] = 0
+                out[k, :fixed.size] = fixed[:out.shape[1]]
+            else:
+                out[k] = fixed
+        return out
 
     @property
     def root(self) -> Sparse:
@@ -81,6 +107,8 @@ class Engram:
         """Live and dead stored bytes: a codebook row (with its digest) is live while a file's chunk uses it; rows
         only removed or replaced files used, and the state arrays of earlier generations, are dead until compact."""
         row_bytes = 16 * self.codec.half + 16
+        if self.store is not None and len(self.store):       # a row costs its share of the frames
+            row_bytes = self.store.stored_bytes // len(self.store) + 16 + 2
         live_rows = int(np.unique(np.asarray(self.chunk_ids)).size)
         dead_rows = int(self.codebook.shape[0]) - live_rows
         return {'generation': self.journal.get('generation', 0), 'deleted_entries': len(self.deleted),
@@ -116,23 +144,6 @@ def _unflatten(arrays: dict, prefix: str) -> list[Sparse]:
     return [Sparse(idx[a:b], sign[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
 
 
-def row_arrays(codebook, digests: np.ndarray, corrections: dict[int, Correction]) -> dict[str, np.ndarray]:
-    """Codebook rows, their digests and corrections (keyed by row), as stored in a segment."""
-    order = sorted(corrections)
-    blobs = [corrections[i].payload for i in order]
-    fix_offsets = np.zeros(len(order) + 1, dtype='<i8')
-    fix_offsets[1:] = np.cumsum([len(b) for b in blobs])
-    return {
-        'codebook': (codebook if isinstance(codebook, Streamed)         # rows waiting on disk
-                     else np.asarray(codebook).astype('<u8', copy=False)),
-        'digests': np.asarray(digests).astype(np.uint8, copy=False),
-        'fix_rows': np.asarray(order, dtype='<i8'),
-        'fix_kinds': np.asarray([FIX_KINDS.index(corrections[i].kind) for i in order], dtype=np.uint8),
-        'fix_offsets': fix_offsets,
-        'fix_payload': np.frombuffer(b''.join(blobs), dtype=np.uint8),
-    }
-
-
 def state_arrays(engram: Engram) -> dict[str, np.ndarray]:
     """The manifest (deleted records included), chunk table and vectors: what one generation's state is."""
     manifest = {'entries': [e.to_json() for e in engram.entries],
@@ -148,11 +159,55 @@ def state_arrays(engram: Engram) -> dict[str, np.ndarray]:
     return arrays
 
 
-def to_arrays(engram: Engram) -> tuple[dict[str, np.ndarray], dict]:
-    """Named arrays and metadata that hold the whole engram (segment 0 of a journal)."""
-    arrays = {**state_arrays(engram), **row_arrays(engram.codebook, engram.digests, engram.corrections)}
+def content_arrays(engram: Engram, folder=None) -> tuple[dict, FrameWriter | None]:
+    """The row arrays of segment 0 for every unique chunk of `engram` (its store's own when it has one part, else
+    the chunks read back and compressed again, their frames waiting in a temporary file in `folder`), and the
+    frame writer to close once they are written."""
+    store = engram.store
+    digests = np.asarray(engram.digests).astype(np.uint8, copy=False)
+    if store is not None and len(store.parts) == 1:
+        part = store.parts[0]
+        return {'frames': part.frames, 'digests': digests, 'frame_offsets': part.frame_offsets,
+                'row_frames': part.row_frames.astype('<i4'), 'row_starts': part.row_starts.astype('<i4'),
+                'row_lengths': part.lengths.astype('<u2')}, None
+    m = int(engram.codebook.shape[0])
+    lengths = store.lengths if store is not None else _legacy_lengths(engram, m)
+    writer = FrameWriter(folder)
+    units, starts = np.zeros(m, np.int64), np.zeros(m, np.int64)
+    with Packer(writer, 0) as packer:
+        for k in range(0, m, 512):
+            ids = np.arange(k, min(k + 512, m))
+            rows = engram.chunk_rows(ids)
+            data = b''.join(rows[i, :n].tobytes() for i, n in enumerate(lengths[ids].tolist()))
+            units[ids], at = packer.add(data)
+            starts[ids] = at + np.cumsum(lengths[ids]) - lengths[ids]
+    return {'digests': digests, **row_arrays(writer, units, starts, lengths)}, writer
+
+
+def _legacy_lengths(engram: Engram, m: int) -> np.ndarray:
+    """Each codebook row's chunk length, from the files that use it (a v1 to v3 engram does not store them)."""
+    out = np.full(m, engram.codec.chunk_size, dtype=np.int64)
+    for e in engram.files:
+        ids = np.asarray(engram.chunk_ids[e.first: e.first + e.count])
+        out[ids] = chunk_lengths(e, engram.codec.chunk_size)
+    return out
+
+
+def to_arrays(engram: Engram, folder=None) -> tuple[dict[str, np.ndarray], dict, object]:
+    """Named arrays and metadata that hold the whole engram (segment 0 of a journal), and the frame writer to
+    close once they are written."""
+    rows, writer = content_arrays(engram, folder)
+    arrays = {**state_arrays(engram), **rows}
     return arrays, {'codec': engram.codec.describe(), 'stats': engram.stats, 'segment': 0, 'base_rows': 0,
-                    'checks': journal.checks(arrays)}
+                    'checks': journal.checks(arrays)}, writer
+
+
+def attach_store(engram: Engram, parts: list[Part]) -> Engram:
+    """Give `engram` (v4) its chunk store and the codebook derived from it; no corrections."""
+    engram.store = ChunkStore(parts, engram.codec.chunk_size)
+    engram.codebook = DerivedRows(engram.store, engram.codec)
+    engram.corrections = {}
+    return engram
 
 
 def _corrections(arrays: dict) -> dict[int, Correction]:
@@ -172,7 +227,7 @@ def from_arrays(arrays: dict, meta: dict) -> Engram:
     root = Entry.from_json(manifest['root'], root=True) if 'root' in manifest else None
     deleted = [{'path': decode_path(d['path']), 'kind': str(d['kind']), 'generation': int(d['generation'])}
                for d in manifest.get('deleted', [])]
-    return Engram(codec, entries, arrays['chunk_ids'], arrays['codebook'], arrays['digests'], corrections,
+    return Engram(codec, entries, arrays['chunk_ids'], arrays.get('codebook'), arrays['digests'], corrections,
                   _unflatten(arrays, 'files'), dict(zip(prefixes, _unflatten(arrays, 'tree'))), meta.get('stats', {}),
                   root, deleted=deleted)
 
@@ -180,12 +235,15 @@ def from_arrays(arrays: dict, meta: dict) -> Engram:
 def save(engram: Engram, path) -> None:
     """Write atomically through io: the previous file stays whole if anything fails."""
     from embeddenator.io import write_arrays
-    arrays, meta = to_arrays(engram)
+    arrays, meta, writer = to_arrays(engram, os.path.dirname(os.path.abspath(path)))
     try:
         write_arrays(path, arrays, schema=SCHEMA, extra=meta)
     except OSError as err:
         raise FsError(f'{os.fspath(path)}: cannot write the engram ({err.strerror}); check the folder exists '
                       'and is writable') from None
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _check_schema(name: str, meta: dict) -> None:
@@ -201,11 +259,12 @@ def _check_schema(name: str, meta: dict) -> None:
     raise FormatError(name, HEADER_SIZE, f'schema is {schema!r}, expected {SCHEMA!r}: not an engram')
 
 
-def _load_journal(name: str, data, mapping) -> Engram:
-    """The state of the last whole segment (see `journal`): rows and corrections of every segment, the manifest,
-    chunk table and vectors of the last; a torn append at the tail is left out."""
+def _load_journal(name: str, data, mapping, schema: str) -> Engram:
+    """The state of the last whole segment (see `journal`): rows (and v3 corrections) of every segment, the
+    manifest, chunk table and vectors of the last; a torn append at the tail is left out."""
     from embeddenator.io import FormatError
-    segments = journal.walk(name, data, SCHEMA)
+    segments = journal.walk(name, data, schema)
+    row_names = ROW_ARRAYS if schema == SCHEMA else V3_ROW_ARRAYS
     if len(segments) > 1 and not journal.envelope_ok(data, segments[-1]):
         segments.pop()                                  # a torn append: the state is the one before it
     rows, corrections = 0, {}
@@ -213,21 +272,25 @@ def _load_journal(name: str, data, mapping) -> Engram:
         if seg.meta.get('base_rows') != rows:
             raise FormatError(name, seg.start, f"segment {seg.meta['segment']} starts at codebook row "
                               f"{seg.meta.get('base_rows')!r}, the segments before it hold {rows} rows")
-        journal.verify_checks(name, seg, ROW_ARRAYS[1:])
-        corrections.update(_corrections(seg.arrays))
-        rows += seg.arrays['codebook'].shape[0]
+        journal.verify_checks(name, seg, row_names[1:])
+        if schema != SCHEMA:
+            corrections.update(_corrections(seg.arrays))
+        rows += seg.arrays['digests'].shape[0]
     last = segments[-1]
-    journal.verify_checks(name, last, [k for k in last.arrays if k not in ROW_ARRAYS])
-    parts = [s.arrays['codebook'] for s in segments if len(s.arrays['codebook'])] or [last.arrays['codebook']]
+    journal.verify_checks(name, last, [k for k in last.arrays if k not in row_names])
     digests = [s.arrays['digests'] for s in segments]
     arrays = {**last.arrays, 'corrections': corrections,
-              'codebook': parts[0] if len(parts) == 1 else journal.SegmentedRows(parts),
               'digests': digests[0] if len(digests) == 1 else np.concatenate(digests)}
+    if schema != SCHEMA:
+        parts = [s.arrays['codebook'] for s in segments if len(s.arrays['codebook'])] or [last.arrays['codebook']]
+        arrays['codebook'] = parts[0] if len(parts) == 1 else journal.SegmentedRows(parts)
     engram = from_arrays(arrays, last.meta)
+    if schema == SCHEMA:
+        attach_store(engram, [Part.of(s.arrays) for s in segments])
     engram.mapping = mapping
-    engram.journal = {'generation': len(segments) - 1, 'end': last.end, 'file_bytes': len(data),
+    engram.journal = {'generation': len(segments) - 1, 'end': last.end, 'file_bytes': len(data), 'schema': schema,
                       'superseded_bytes': sum(a.nbytes for s in segments[:-1] for k, a in s.arrays.items()
-                                              if k not in ROW_ARRAYS)}
+                                              if k not in row_names)}
     return engram
 
 
@@ -254,8 +317,8 @@ def load(path) -> Engram:
     if first is not None:
         _check_schema(name, first[1])
     try:
-        if first is not None and first[1]['schema'] == SCHEMA:
-            engram = _load_journal(name, memoryview(mapping), mapping)
+        if first is not None and first[1]['schema'] in (V3, SCHEMA):
+            engram = _load_journal(name, memoryview(mapping), mapping, first[1]['schema'])
         else:
             if mapping is not None:
                 mapping.close()
@@ -280,7 +343,7 @@ def verify(path) -> int:
     if engram.mapping is None or 'end' not in engram.journal:
         return 1                                        # v1, v2: load checked the whole file
     data = memoryview(engram.mapping)[:engram.journal['end']]
-    segments = journal.walk(os.fspath(path), data, SCHEMA)
+    segments = journal.walk(os.fspath(path), data, engram.journal['schema'])
     for seg in segments:
         if not journal.envelope_ok(data, seg):
             raise FormatError(os.fspath(path), seg.start, f"checksum mismatch: segment {seg.meta['segment']} is "

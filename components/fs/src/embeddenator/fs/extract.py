@@ -4,9 +4,10 @@ The steps each live in a module with one job: `plan` checks the manifest and fin
 anything is written: a refused extraction writes nothing); `writer` makes the tree in a fresh staging folder inside
 the output, through directory descriptors, never following a symlink; `commit` renames the finished entries into
 place (replacing what is in the way only when forced); folder modes and mtimes are set last, deepest first,
-because writing into a folder changes its mtime. Files are decoded in blocks of chunks and written as they come
-(memory stays bounded for any file size) by a few threads; corrected chunks are checked against their BLAKE2b
-digest and each file against its SHA-256. Any failure or interrupt removes the staging folder.
+because writing into a folder changes its mtime. Files are read in blocks of chunks (v4: decompressed from the
+store; v1 to v3: decoded, corrected chunks checked against their BLAKE2b digest) and written as they come (memory
+stays bounded for any file size) by a few threads; each file is checked against its SHA-256. Any failure or
+interrupt removes the staging folder.
 """
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ def file_blocks(engram: Engram, entry: Entry, block: int = BLOCK_CHUNKS):
     if sum(codec.chunk_count(n) for _, n in runs) != entry.count:
         raise IntegrityError(f'{os.fsdecode(entry.path)}: {entry.count} chunks stored for {entry.size} bytes of '
                              'data; the engram is damaged')
+    if engram.store is not None:
+        yield from _stored_blocks(engram, entry, runs, block)
+        return
     first = entry.first
     for offset, length in runs:
         ids = np.asarray(engram.chunk_ids[first: first + codec.chunk_count(length)])
@@ -56,6 +60,24 @@ def file_blocks(engram: Engram, entry: Entry, block: int = BLOCK_CHUNKS):
                 _correct(engram, entry, part, out, first - entry.first + start)
             engram.note_read(part.size * row_bytes)     # the mapped codebook stays out of the resident set
             yield offset + start * size, out
+        first += ids.size
+
+
+def _stored_blocks(engram: Engram, entry: Entry, runs, block: int):
+    """`file_blocks` of a v4 engram: the stored bytes of each block of chunks, as they are (no decoding)."""
+    size, first = engram.codec.chunk_size, entry.first
+    for offset, length in runs:
+        ids = np.asarray(engram.chunk_ids[first: first + -(-length // size)])
+        for start in range(0, ids.size, block):
+            try:
+                data = engram.store.read(ids[start: start + block])
+            except IntegrityError as err:
+                raise IntegrityError(f'{os.fsdecode(entry.path)}: {err}') from None
+            if len(data) != min(block * size, length - start * size):
+                raise IntegrityError(f'{os.fsdecode(entry.path)}: chunks from {start} hold {len(data)} bytes, not '
+                                     'what the file needs; the engram is damaged')
+            engram.note_read(len(data))
+            yield offset + start * size, np.frombuffer(data, dtype=np.uint8)
         first += ids.size
 
 

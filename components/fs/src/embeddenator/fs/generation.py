@@ -1,11 +1,11 @@
 """The next generation of an engram: the chunk table over the old rows plus only the rows an update adds.
 
 Ingest's `assemble` builds a codebook from every chunk; an update must not touch the rows it keeps (they stay in
-the segments already on disk). A reused file keeps its chunk ids; a newly encoded chunk takes the row of an old
+the segments already on disk). A reused file keeps its chunk ids; a newly read chunk takes the row of an old
 chunk with the same BLAKE2b digest (live or dead: a restored file revives its rows), else a new row numbered
-after the old ones (new chunks deduplicated among themselves in first-seen order). Only the new rows, their
-digests and corrections go into the appended segment; the manifest, chunk table and vectors are rebuilt whole
-(small next to the rows).
+after the old ones (new chunks deduplicated among themselves in first-seen order). Only the new rows (their
+bytes, lengths and digests) go into the appended segment; the manifest, chunk table and vectors are rebuilt
+whole (small next to the rows).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from embeddenator.fs.engram import Engram
 from embeddenator.fs.hierarchy import build, thin
-from embeddenator.fs.ingest import _dedupe, group_results
+from embeddenator.fs.ingest import _dedupe, chunk_table, group_results
 from embeddenator.fs.manifest import Entry
 from embeddenator.fs.worker import PieceResult, file_sha256
 
@@ -35,18 +35,18 @@ def match_rows(old_digests: np.ndarray, digests: np.ndarray) -> np.ndarray:
 
 
 def next_generation(old: Engram, entries: list[Entry], reuse: dict, results: list[PieceResult], max_nnz: int):
-    """(state, spill positions of the new rows, their digests, their corrections by row) for `entries`: files in
-    `reuse` (entry index -> (old entry, vector)) keep their rows, the others come from `results` (rows spilled)."""
+    """(state, the new rows' digests, and their (frame number, start, length) in the frames of `results`) for
+    `entries`: files in `reuse` (entry index -> (old entry, vector)) keep their rows, the others come from
+    `results`."""
     codec, base = old.codec, int(old.codebook.shape[0])
     root_entry = next((e for e in entries if e.path == b''), None)
     results, by_entry, digests = group_results(results)
-    where = np.concatenate([np.arange(r.spill_at, r.spill_at + len(r.rows)) for r in results]) if results \
-        else np.zeros(0, np.int64)
+    units, starts, lengths = chunk_table(results)
     ids = match_rows(np.asarray(old.digests), digests)
     miss = np.flatnonzero(ids < 0)
     local, keep = _dedupe(digests[miss])
     ids[miss] = base + local
-    parts, vectors, fixes, at, first = [], [], {}, 0, 0
+    parts, vectors, at, first = [], [], 0, 0
     for i, e in enumerate(entries):
         if e.kind != 'file':
             continue
@@ -56,12 +56,8 @@ def next_generation(old: Engram, entries: list[Entry], reuse: dict, results: lis
             e.sha256 = prev.sha256
         else:
             pieces = by_entry.get(i, [])
-            n = sum(len(r.rows) for r in pieces)
+            n = sum(r.count for r in pieces)
             chunk = ids[at: at + n]
-            k0 = at
-            for r in pieces:
-                fixes.update({int(ids[k0 + k]): fix for k, fix in r.corrections.items() if ids[k0 + k] >= base})
-                k0 += len(r.rows)
             at += n
             if len(pieces) == 1 and pieces[0].sha256 is not None:
                 e.sha256, vec = pieces[0].sha256, pieces[0].vector
@@ -78,9 +74,8 @@ def next_generation(old: Engram, entries: list[Entry], reuse: dict, results: lis
                  codec.dim, max_nnz)
     stats = {'bytes': sum(e.size for e in files),
              'recovered_bytes': int(old.stats.get('recovered_bytes', 0)) + sum(r.recovered for r in results),
-             'correction_bytes': int(old.stats.get('correction_bytes', 0)) + sum(len(f.payload)
-                                                                                 for f in fixes.values()),
-             'max_nnz': max_nnz}
+             'correction_bytes': int(old.stats.get('correction_bytes', 0)), 'max_nnz': max_nnz}
     state = Engram(codec, [e for e in entries if e is not root_entry], chunk_ids, old.codebook, old.digests,
-                   old.corrections, vectors, tree, stats, root_entry)
-    return state, where[miss][keep], digests[miss][keep], fixes
+                   old.corrections, vectors, tree, stats, root_entry, store=old.store)
+    new = miss[keep]
+    return state, digests[new], (units[new], starts[new], lengths[new])

@@ -16,12 +16,12 @@ import numpy as np
 
 from embeddenator import obs
 from embeddenator.fs.codec import ChunkCodec
-from embeddenator.fs.engram import Engram, save
+from embeddenator.fs.engram import Engram, attach_store, load, save
 from embeddenator.fs.errors import FsError
 from embeddenator.fs.hierarchy import MAX_NNZ, build, thin
 from embeddenator.fs.manifest import Entry
 from embeddenator.fs.pool import run_units
-from embeddenator.fs.spill import RowSpill, mapped_array
+from embeddenator.fs.store import FrameWriter, Part, row_arrays
 from embeddenator.fs.stale import clear_partials
 from embeddenator.fs.walk import scan
 from embeddenator.fs.worker import Piece, PieceResult, encode_batch, file_sha256
@@ -58,16 +58,18 @@ def plan(entries: list[Entry], codec: ChunkCodec, batch_bytes: int | None = None
 
 
 def _run(units: list[list[Piece]], codec: ChunkCodec, max_nnz: int, workers: int,
-         progress: Progress | None, spill: RowSpill | None = None) -> list[PieceResult]:
+         progress: Progress | None, frames: FrameWriter) -> list[PieceResult]:
+    """Every unit's piece results; unit k's frame goes to `frames` as number k (its results say so)."""
     total = sum(p.length for u in units for p in u)
     out: list[PieceResult] = []
     done = [0]
+    number = {id(unit): k for k, unit in enumerate(units)}
 
-    def finished(unit: list[Piece], results: list[PieceResult]) -> None:
-        if spill is not None:
-            for r in results:
-                r.spill_at = spill.add(r.rows)
-                r.rows = np.empty((len(r.rows), 2, 0), '<u8')      # only the count stays in memory
+    def finished(unit: list[Piece], value: tuple[list[PieceResult], bytes]) -> None:
+        results, frame = value
+        frames.put(number[id(unit)], frame)
+        for r in results:
+            r.frame = number[id(unit)]
         out.extend(results)
         done[0] += sum(p.length for p in unit)
         if progress:
@@ -93,8 +95,9 @@ def _dedupe(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return new_id[inverse.ravel()].astype(np.int64), first[by_first]
 
 
-def group_results(results: list[PieceResult]) -> tuple[list[PieceResult], dict[int, list[PieceResult]], np.ndarray]:
-    """Results in file order (entry, offset), grouped by entry, and their chunk digests concatenated in that order."""
+def group_results(results: list[PieceResult]):
+    """Results in file order (entry, offset), grouped by entry, and their chunk digests and lengths concatenated
+    in that order."""
     results = sorted(results, key=lambda r: (r.entry, r.offset))
     by_entry: dict[int, list[PieceResult]] = {}
     for r in results:
@@ -103,24 +106,32 @@ def group_results(results: list[PieceResult]) -> tuple[list[PieceResult], dict[i
     return results, by_entry, digests
 
 
+def chunk_table(results: list[PieceResult]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frame number, start in it, length) of each chunk of `results`, in their order."""
+    if not results:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return (np.repeat([r.frame for r in results], [r.count for r in results]).astype(np.int64),
+            np.concatenate([r.starts for r in results]), np.concatenate([r.lengths for r in results]))
+
+
 def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec,
-             max_nnz: int = MAX_NNZ, spill: RowSpill | None = None) -> Engram:
+             max_nnz: int, frames: FrameWriter) -> Engram:
     """Build the engram from every piece's result (deterministic: depends only on the entries and the bytes).
 
-    An entry with path b'' (a lone source folder's own metadata) becomes the engram's `root_entry`. With a
-    `spill`, the codebook is left on disk (a `Streamed` array, read when the engram is saved).
+    An entry with path b'' (a lone source folder's own metadata) becomes the engram's `root_entry`. The store
+    points each unique chunk into the frames the results were compressed into (kept by `frames`, in memory or in
+    a temporary file until the engram is saved).
     """
     root_entry = next((e for e in entries if e.path == b''), None)
     results, by_entry, digests = group_results(results)
-    vectors, local_fixes, first = [], {}, 0
+    vectors, first = [], 0
     for i, e in enumerate(entries):
         if e.kind != 'file':
             continue
         parts = by_entry.get(i, [])
         for r in parts:
-            local_fixes.update({first + k: fix for k, fix in r.corrections.items()})
-            first += len(r.rows)
-        e.count = sum(len(r.rows) for r in parts)
+            first += r.count
+        e.count = sum(r.count for r in parts)
         e.first = first - e.count
         if len(parts) == 1 and parts[0].sha256 is not None:
             e.sha256, vec = parts[0].sha256, parts[0].vector
@@ -129,33 +140,29 @@ def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec
             vec = thin(sum((r.vector for r in parts), np.zeros(codec.dim, np.int32)), max_nnz)
         vectors.append(vec)
     chunk_ids, keep = _dedupe(digests)
-    unique_digests = digests[keep]
-    if spill is None:
-        rows = np.concatenate([r.rows for r in results]) if results else np.zeros((0, 2, codec.half), '<u8')
-        codebook = rows[keep]
-    else:
-        where = np.concatenate([np.arange(r.spill_at, r.spill_at + len(r.rows)) for r in results]) if results \
-            else np.zeros(0, np.int64)
-        codebook = spill.streamed(where[keep])
-    corrections = {int(chunk_ids[g]): fix for g, fix in local_fixes.items()}
+    units, starts, lengths = chunk_table(results)
+    arrays = row_arrays(frames, units[keep], starts[keep], lengths[keep])
     files = [e for e in entries if e.kind == 'file']
     tree = build([e.path for e in entries if e.kind == 'dir'], ((e.parent, v) for e, v in zip(files, vectors)),
                  codec.dim, max_nnz)
     stats = {'bytes': sum(e.size for e in files), 'recovered_bytes': sum(r.recovered for r in results),
-             'correction_bytes': sum(len(f.payload) for f in corrections.values()), 'max_nnz': max_nnz}
+             'correction_bytes': 0, 'max_nnz': max_nnz}
     entries = [e for e in entries if e is not root_entry]
-    return Engram(codec, entries, chunk_ids, codebook, unique_digests, corrections, vectors, tree, stats,
-                  root_entry)
+    engram = Engram(codec, entries, chunk_ids, None, digests[keep], {}, vectors, tree, stats, root_entry)
+    return attach_store(engram, [Part.of(arrays)])
 
 
 def ingest_entries(entries: list[Entry], codec: ChunkCodec | None = None, workers: int | None = None,
-                   max_nnz: int = MAX_NNZ, progress: Progress | None = None, spill: RowSpill | None = None) -> Engram:
-    """Encode already scanned entries (their files are read now) into an engram (codebook on disk in `spill`)."""
+                   max_nnz: int = MAX_NNZ, progress: Progress | None = None,
+                   frames: FrameWriter | None = None) -> Engram:
+    """Encode already scanned entries (their files are read now) into an engram (its frames kept by `frames`,
+    by default in memory)."""
     codec = codec or ChunkCodec()
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    frames = frames if frames is not None else FrameWriter()
     with obs.timer('fs_ingest_seconds', 'time to ingest a tree'):
-        results = _run(plan(entries, codec), codec, max_nnz, workers, progress, spill)
-        engram = assemble(entries, results, codec, max_nnz, spill)
+        results = _run(plan(entries, codec), codec, max_nnz, workers, progress, frames)
+        engram = assemble(entries, results, codec, max_nnz, frames)
     obs.counter('fs_ingest_bytes_total', 'bytes ingested').inc(engram.stats['bytes'])
     obs.counter('fs_ingest_files_total', 'files ingested').inc(len(engram.file_vectors))
     return engram
@@ -177,10 +184,10 @@ def ingest(sources, skip_special: bool = False, **options) -> Engram:
     return ingest_entries(scan(sources, skip_special=skip_special), **options)
 
 
-def open_spill(target, codec: ChunkCodec) -> RowSpill:
-    """A row spill beside `target`; FsError when its folder cannot be written."""
+def open_frames(target) -> FrameWriter:
+    """A frame writer with its temporary file beside `target`; FsError when its folder cannot be written."""
     try:
-        return RowSpill(os.path.dirname(os.path.abspath(target)), (2, codec.half))
+        return FrameWriter(os.path.dirname(os.path.abspath(target)))
     except OSError as err:
         raise FsError(f'{os.fspath(target)}: cannot write the engram ({err.strerror}); check the folder exists and '
                       'is writable') from None
@@ -189,8 +196,8 @@ def open_spill(target, codec: ChunkCodec) -> RowSpill:
 def ingest_to(sources, target, skip_special: bool = False, **options) -> Engram:
     """Ingest, then write the engram atomically to `target` (untouched if anything fails).
 
-    Memory does not grow with the tree: codebook rows wait in an unnamed temporary file beside `target` until
-    the engram is written, and the returned engram's codebook is memory-mapped from `target`.
+    Memory does not grow with the tree: the compressed frames wait in an unnamed temporary file beside `target`
+    until the engram is written, and the returned engram reads them memory-mapped from `target`.
     A previous engram at `target` inside the sources is not ingested into the new one; partial engrams that a
     killed ingest left beside `target` (their owner pid is gone) are removed first.
 
@@ -211,9 +218,8 @@ def ingest_to(sources, target, skip_special: bool = False, **options) -> Engram:
     """
     clear_partials(target)
     codec = options.pop('codec', None) or ChunkCodec()
-    with open_spill(target, codec) as spill:
+    with open_frames(target) as frames:
         engram = ingest_entries(scan(sources, exclude=[target], skip_special=skip_special), codec=codec,
-                                spill=spill, **options)
+                                frames=frames, **options)
         save(engram, target)
-    engram.codebook = mapped_array(target, 'codebook')
-    return engram
+    return load(target)

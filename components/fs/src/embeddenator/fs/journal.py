@@ -1,17 +1,19 @@
-"""The engram journal (format v3): a file of segments, each one complete io arrays envelope, so an update appends
-what changed instead of rewriting (and re-hashing) the whole engram.
+"""The engram journal (formats v3 and v4): a file of segments, each one complete io arrays envelope, so an update
+appends what changed instead of rewriting (and re-hashing) the whole engram.
 
-Segment 0 is written by ingest and compact (io's atomic replace). An update appends segment k: the codebook rows
-and digests it adds (rows `base_rows` onwards), the corrections of those rows, and the whole current manifest,
-chunk table and vectors (small next to the rows). Every segment's size is a multiple of 64, so each starts on a
-64-byte boundary and its arrays map aligned. The last segment that parses holds the current state.
+Segment 0 is written by ingest and compact (io's atomic replace). An update appends segment k: the unique chunks
+it adds (rows `base_rows` onwards; v4: their compressed frames, lengths and digests; v3: their codebook rows,
+digests and corrections), and the whole current manifest, chunk table and vectors (small next to the rows). Every
+segment's size is a multiple of 64, so each starts on a 64-byte boundary and its arrays map aligned. The last
+segment that parses holds the current state.
 
 Checks, so loading never hashes the whole file: each segment's metadata carries `checks`, the SHA-256 of every
-array but the codebook; load verifies the digests and corrections of every segment and the state arrays of the
-last. A journal segment at the tail must also match its envelope checksum: one that does not, or that runs past
-the end of the file, is a torn append (a writer killed or a machine stopped mid-write) and the state is the
-segment before it; the next append cuts it off. Codebook rows are verified lazily, as they are decoded: per-chunk
-BLAKE2b digests (mount) and per-file SHA-256 (extract); `verify` checks every segment's envelope checksum.
+array but the frames (v3: the codebook); load verifies the other row arrays of every segment and the state arrays
+of the last. A journal segment at the tail must also match its envelope checksum: one that does not, or that runs
+past the end of the file, is a torn append (a writer killed or a machine stopped mid-write) and the state is the
+segment before it; the next append cuts it off. Frames (v3: codebook rows) are verified lazily, as they are read:
+zstd's frame checksum, per-chunk BLAKE2b digests (mount) and per-file SHA-256 (extract); `verify` checks every
+segment's envelope checksum.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from embeddenator.io import Envelope, FormatError, Kind, envelope_bytes, unpack_
 from embeddenator.io.arrays import pack_arrays
 from embeddenator.io.header import HEADER_SIZE, SIGNED, Header, align, parse_header
 
-LAZY = frozenset({'codebook'})          # arrays checked as they are decoded, not at load
+LAZY = frozenset({'codebook', 'frames'})     # arrays checked as they are read, not at load
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 The query bytes are encoded with the engram's own codec. Files are ranked through an `embeddenator.retrieval`
 Index over the stored file vectors (sparse, thinned bundles of chunks); chunks are ranked by the kernels' top-k
-over the codebook itself (a zero-copy `vsa.PackedMatrix` view of the memory-mapped rows), best score per
-codebook row, ties by the smaller row. Similarity is positional: equal bytes at equal offsets within a chunk.
+over the codebook, block by block of rows (derived from the stored chunks for a v4 engram, a zero-copy
+`vsa.PackedMatrix` view of the memory-mapped rows for v1 to v3), best score per codebook row, ties by the smaller
+row. Similarity is positional: equal bytes at equal offsets within a chunk.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from embeddenator import vsa
 from embeddenator.fs.engram import Engram
 from embeddenator.fs.errors import FsError
 from embeddenator.fs.hierarchy import MAX_NNZ, Sparse, thin
+
+BLOCK_ROWS = 8192               # codebook rows searched at once (21 MB at D = 10,000)
 
 
 @dataclass(frozen=True)
@@ -69,17 +72,21 @@ def rank_chunks(engram: Engram, rows: np.ndarray, k: int) -> list[Hit]:
     dim, live = engram.codec.dim, np.unique(np.asarray(engram.chunk_ids))
     if not live.size or not len(rows):
         return []
-    if live.size == len(engram.codebook):
-        words = np.asarray(engram.codebook).reshape(-1)
-    else:                                       # dead rows (removed or replaced files) are not searched
-        words = np.ascontiguousarray(engram.codebook[live]).reshape(-1)
-    book = vsa.PackedMatrix.from_buffer(dim, live.size, words, check=False)
     queries = vsa.PackedMatrix.from_buffer(dim, len(rows), np.ascontiguousarray(rows).reshape(-1), check=False)
-    ids, scores = book.top_k_batch(queries, min(k, live.size))
-    ids = live[ids] if live.size != len(engram.codebook) else ids
     best: dict[int, int] = {}
-    for row, score in zip(ids.reshape(-1).tolist(), scores.reshape(-1).tolist()):
-        best[row] = max(score, best.get(row, score))
+    for lo in range(0, len(engram.codebook), BLOCK_ROWS):
+        hi = min(lo + BLOCK_ROWS, len(engram.codebook))
+        block = live[np.searchsorted(live, lo): np.searchsorted(live, hi)]
+        if not block.size:
+            continue
+        if block.size == hi - lo:
+            words = np.ascontiguousarray(engram.codebook[lo:hi]).reshape(-1)
+        else:                                   # dead rows (removed or replaced files) are not searched
+            words = np.ascontiguousarray(engram.codebook[block]).reshape(-1)
+        book = vsa.PackedMatrix.from_buffer(dim, block.size, words, check=False)
+        ids, scores = book.top_k_batch(queries, min(k, block.size))
+        for row, score in zip(block[ids].reshape(-1).tolist(), scores.reshape(-1).tolist()):
+            best[row] = max(score, best.get(row, score))
     top = sorted(best.items(), key=lambda rs: (-rs[1], rs[0]))[:k]
     where = _first_use(engram, [r for r, _ in top])
     return [Hit(os.fsdecode(where[r][0]), s, where[r][1], where[r][2]) for r, s in top]

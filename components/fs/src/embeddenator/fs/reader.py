@@ -84,7 +84,8 @@ class ChunkReader:
         missing = sorted({row for row in rows if row not in found})
         if missing:
             length_of = dict(zip(rows, lengths))
-            decoded = engram.codec.decode(np.asarray(engram.codebook[missing]))
+            decoded = engram.chunk_rows(missing) if engram.store is not None else \
+                engram.codec.decode(np.asarray(engram.codebook[missing]))
             engram.note_read(len(missing) * 16 * engram.codec.half)
             for row, raw in zip(missing, decoded):
                 found[row] = self._checked(entry, row, raw[:length_of[row]])

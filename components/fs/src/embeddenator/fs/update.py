@@ -8,8 +8,8 @@ content is hashed and compared with the stored SHA-256. Everything else is encod
 The result is one segment appended to the engram's journal (see `journal`): the new rows only, and the new
 manifest, chunk table and vectors; fsync'd, and counted only once all of it is on disk, so a crash at any point
 leaves the old state or the new one. Removed entries are recorded as deleted; rows no live file uses any more are
-dead bytes until `compact` rewrites the engram from its live content. A v1 or v2 engram is rewritten whole as v3
-on its first update. One writer at a time: updates take an exclusive lock on the engram file.
+dead bytes until `compact` rewrites the engram from its live content. A v1, v2 or v3 engram is rewritten whole as
+v4 on its first update. One writer at a time: updates take an exclusive lock on the engram file.
 """
 from __future__ import annotations
 
@@ -18,14 +18,14 @@ import os
 import numpy as np
 
 from embeddenator.fs import journal
-from embeddenator.fs.engram import SCHEMA, Engram, load, row_arrays, save, state_arrays
+from embeddenator.fs.engram import SCHEMA, Engram, load, save, state_arrays
 from embeddenator.fs.errors import FsError
 from embeddenator.fs.generation import next_generation
-from embeddenator.fs.ingest import _run, assemble, open_spill, plan
+from embeddenator.fs.ingest import _run, assemble, open_frames, plan
 from embeddenator.fs.manifest import Entry
-from embeddenator.fs.spill import mapped_array
 from embeddenator.fs.stale import clear_partials
 from embeddenator.fs.walk import scan
+from embeddenator.fs.store import Packer, chunk_lengths, row_arrays
 from embeddenator.fs.worker import PieceResult, file_sha256
 
 RACY_NS = 1_000_000_000         # an mtime this close to the engram's last write does not prove the content
@@ -51,11 +51,18 @@ def same_content(old: Entry, new: Entry) -> bool:
         return False
 
 
-def _reused(engram: Engram, index: int, old: Entry, vector) -> PieceResult:
+def _reused(engram: Engram, index: int, old: Entry, vector, packer: Packer) -> PieceResult:
+    """A stored file kept as it is, its bytes read back and packed into a frame again (a rewrite, compact)."""
     ids = np.asarray(engram.chunk_ids[old.first: old.first + old.count])
-    fixes = {k: engram.corrections[int(r)] for k, r in enumerate(ids) if int(r) in engram.corrections}
-    return PieceResult(index, 0, np.asarray(engram.codebook[ids]), np.asarray(engram.digests[ids]), fixes,
-                       old.size, old.sha256, vector)
+    lengths = chunk_lengths(old, engram.codec.chunk_size)
+    if engram.store is not None:
+        data = engram.store.read(ids)
+    else:
+        rows = engram.chunk_rows(ids)
+        data = b''.join(rows[i, :n].tobytes() for i, n in enumerate(lengths.tolist()))
+    frame, at = packer.add(data)
+    return PieceResult(index, 0, lengths, at + np.cumsum(lengths) - lengths, np.asarray(engram.digests[ids]),
+                       old.size, old.sha256, vector, frame)
 
 
 def _rewrite(target, old: Engram, entries: list[Entry], reuse: dict, workers: int | None,
@@ -68,18 +75,14 @@ def _rewrite(target, old: Engram, entries: list[Entry], reuse: dict, workers: in
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     max_nnz = int(old.stats.get('max_nnz', 200))
     clear_partials(target)
-    with open_spill(target, codec) as spill:
-        results = _run(units, codec, max_nnz, workers, None, spill)
-        for i, (entry, vector) in reuse.items():
-            r = _reused(old, i, entry, vector)
-            r.spill_at = spill.add(r.rows)
-            r.rows = np.empty((len(r.rows), 2, 0), '<u8')
-            results.append(r)
-        engram = assemble(entries, results, codec, max_nnz, spill)
+    with open_frames(target) as frames:
+        results = _run(units, codec, max_nnz, workers, None, frames)
+        with Packer(frames, len(units)) as packer:
+            results += [_reused(old, i, entry, vector, packer) for i, (entry, vector) in reuse.items()]
+        engram = assemble(entries, results, codec, max_nnz, frames)
         engram.deleted = deleted or []
         save(engram, target)
-    engram.codebook = mapped_array(target, 'codebook')
-    return engram, len({p.entry for u in units for p in u})
+    return load(target), len({p.entry for u in units for p in u})
 
 
 def _deleted(old: Engram, entries: list[Entry]) -> list[dict]:
@@ -99,22 +102,22 @@ def _same_state(old: Engram, new: Engram) -> bool:
 
 
 def _commit(target, old: Engram, entries: list[Entry], reuse: dict, workers: int | None) -> tuple[Engram, int]:
-    """Append `entries` as the next generation (only the new rows written); a v1/v2 engram is rewritten as v3.
-    Returns the engram as now on disk and the number of files encoded."""
-    if 'end' not in old.journal:
+    """Append `entries` as the next generation (only the new rows written); a v1, v2 or v3 engram is rewritten as
+    v4. Returns the engram as now on disk and the number of files encoded."""
+    if old.journal.get('schema') != SCHEMA:
         deleted = _deleted(old, entries)
         engram, encoded = _rewrite(target, old, entries, reuse, workers, deleted)
         return engram, encoded
     codec, max_nnz = old.codec, int(old.stats.get('max_nnz', 200))
     units = [u for u in ([p for p in unit if p.entry not in reuse] for unit in plan(entries, codec)) if u]
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    with open_spill(target, codec) as spill:
-        results = _run(units, codec, max_nnz, workers, None, spill)
-        state, where, digests, fixes = next_generation(old, entries, reuse, results, max_nnz)
+    with open_frames(target) as frames:
+        results = _run(units, codec, max_nnz, workers, None, frames)
+        state, digests, (where, starts, lengths) = next_generation(old, entries, reuse, results, max_nnz)
         state.deleted = _deleted(old, entries)
         if not units and _same_state(old, state):
             return old, 0                               # nothing changed: nothing appended
-        arrays = {**state_arrays(state), **row_arrays(spill.streamed(where), digests, fixes)}
+        arrays = {**state_arrays(state), 'digests': digests, **row_arrays(frames, where, starts, lengths)}
         meta = {'codec': codec.describe(), 'stats': state.stats, 'segment': old.journal['generation'] + 1,
                 'base_rows': int(old.codebook.shape[0]), 'checks': journal.checks(arrays)}
         try:

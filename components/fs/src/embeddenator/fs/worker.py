@@ -1,7 +1,10 @@
-"""What one ingest worker does with one piece of one file: read, encode, decode back, diff, hash.
+"""What one ingest worker does with one unit of work (pieces of files): read, hash, bundle, compress.
 
-Pure and self-contained so it runs the same inline, in a thread or in a worker process. Every piece is decoded
-from its packed form before it is accepted: the correction store is built from what extraction will really see.
+Pure and self-contained so it runs the same inline, in a thread or in a worker process. The unit's bytes go back
+as one zstd frame (the engram stores content, see `store`); only the file vector needs the codec, and with the
+exact codec (one bit per trit, disjoint supports) the sum of a file's chunk vectors is a count of set bits per
+position, placed at the codec's slots (`bit_totals`), so no chunk is encoded. A superposed codec (several bits
+per trit) is encoded and decoded back, for its file vectors and to count the bytes its decode gets right.
 """
 from __future__ import annotations
 
@@ -11,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from embeddenator.fs.codec import ChunkCodec
-from embeddenator.fs.corrections import DIGEST_SIZE, Correction, digest, make_correction
+from embeddenator.fs.corrections import DIGEST_SIZE, digest
 from embeddenator.fs.errors import FsError
-from embeddenator.fs.hierarchy import Sparse, thin
+from embeddenator.fs.hierarchy import Sparse, _tie_rank, thin
+from embeddenator.fs.store import compress
 
 
 @dataclass(frozen=True)
@@ -29,13 +33,17 @@ class Piece:
 class PieceResult:
     entry: int
     offset: int
-    rows: np.ndarray                  # (n, 2, H) uint64
+    lengths: np.ndarray               # (n,) int64: each chunk's true length
+    starts: np.ndarray                # (n,) int64: each chunk's byte offset in its unit's frame
     digests: np.ndarray               # (n, 16) uint8
-    corrections: dict[int, Correction]   # local chunk index -> correction
-    recovered: int                    # bytes right before corrections
+    recovered: int                    # bytes the codec's decode gets right (all of them with the exact codec)
     sha256: str | None                # whole pieces only
     vector: Sparse | np.ndarray       # whole: thinned file vector; else the int32 sum of chunk vectors
-    spill_at: int = -1                # rows moved to a RowSpill: index of the first there (rows left empty)
+    frame: int = -1                   # the number of its unit's frame (given by the parent)
+
+    @property
+    def count(self) -> int:
+        return len(self.lengths)
 
 
 def read_piece(piece: Piece) -> bytes:
@@ -52,8 +60,74 @@ def read_piece(piece: Piece) -> bytes:
     return data
 
 
-def encode_batch(codec: ChunkCodec, max_nnz: int, pieces: list[Piece]) -> list[PieceResult]:
-    """One unit of pool work (several small files, or one slice of a large one), encoded as one batch of chunks."""
+def bit_totals(codec: ChunkCodec, bits: np.ndarray, last: int) -> np.ndarray:
+    """The int32 sums (8 L,) of the chunk vectors of one piece (exact codec) at the slots of its bits, from its
+    chunks' unpacked bits (n, 8 L): at bit 8 i + j, the chunks whose byte i has bit j set count +1 and those where it
+    is clear count -1; bytes past the end of the piece (its last chunk is `last` bytes long, the others whole)
+    count nothing. Bit t is dimension ``slots[t]`` of the vector (`spread`)."""
+    ones = bits[0].astype(np.int32) if len(bits) == 1 else \
+        bits.sum(axis=0, dtype=np.uint16 if len(bits) < 1 << 16 else np.int64).astype(np.int32)
+    trits = 2 * ones - len(bits)
+    trits[8 * last:] += 1                   # the last chunk's missing bytes: neither +1 nor -1
+    return trits
+
+
+def spread(codec: ChunkCodec, trits: np.ndarray) -> np.ndarray:
+    """Sums over bits (see `bit_totals`) as the int32 vector (dim,) they are."""
+    out = np.zeros(codec.dim, dtype=np.int32)
+    out[codec._table('slots')] = trits
+    return out
+
+
+def thin_bits(codec: ChunkCodec, trits: np.ndarray, max_nnz: int, one_chunk: int = 0) -> Sparse:
+    """`hierarchy.thin(spread(codec, trits), max_nnz)` without spreading: the same largest magnitudes, ties by the
+    same seeded order. `one_chunk` = the length of a file's only chunk (every magnitude 1): then the first
+    `max_nnz` of its bits in the seeded order, found in a table."""
+    slots, rank = codec._table('slots'), _bit_rank(codec)
+    if one_chunk and 8 * one_chunk > max_nnz:
+        order = _bit_order(codec)
+        chosen = order[order < 8 * one_chunk][:max_nnz]
+    else:
+        chosen = np.flatnonzero(trits)
+        if chosen.size > max_nnz:
+            key = (-np.abs(trits[chosen]).astype(np.int64) << 32) + rank[chosen]
+            chosen = chosen[np.argpartition(key, max_nnz - 1)[:max_nnz]]
+    idx = slots[chosen]
+    by_dim = np.argsort(idx)
+    return Sparse(idx[by_dim].astype(np.int32), np.sign(trits[chosen[by_dim]]).astype(np.int8))
+
+
+_BIT_TABLES: dict = {}
+
+
+def _bit_rank(codec: ChunkCodec) -> np.ndarray:
+    """The seeded tie rank (hierarchy's) of each bit's dimension."""
+    key = ('rank', codec.dim, codec.chunk_size)
+    if key not in _BIT_TABLES:
+        _BIT_TABLES[key] = _tie_rank(codec.dim)[codec._table('slots')].astype(np.int64)
+    return _BIT_TABLES[key]
+
+
+def _bit_order(codec: ChunkCodec) -> np.ndarray:
+    """Bits in the seeded tie order of their dimensions."""
+    key = ('order', codec.dim, codec.chunk_size)
+    if key not in _BIT_TABLES:
+        _BIT_TABLES[key] = np.argsort(_bit_rank(codec), kind='stable')
+    return _BIT_TABLES[key]
+
+
+def _superposed(codec: ChunkCodec, original: np.ndarray, lengths: np.ndarray, starts: np.ndarray):
+    """(bytes right per chunk, per-piece int32 vector sums) through a superposed codec's encode and decode."""
+    pos, neg = codec.encode_chunks(original, lengths)
+    same = codec.decode(codec.pack(pos, neg)) == original
+    right = (same & (np.arange(codec.chunk_size) < lengths[:, None])).sum(axis=1)
+    trits = pos.view(np.int8) - neg.view(np.int8)
+    return right, [trits[a:b, : codec.dim].sum(axis=0, dtype=np.int32) for a, b in zip(starts[:-1], starts[1:])]
+
+
+def encode_batch(codec: ChunkCodec, max_nnz: int, pieces: list[Piece]) -> tuple[list[PieceResult], bytes]:
+    """One unit of pool work (several small files, or one slice of a large one), taken as one batch of chunks:
+    each piece's result, and the unit's bytes as one compressed frame."""
     datas = [read_piece(p) for p in pieces]
     counts = [codec.chunk_count(len(d)) for d in datas]
     starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
@@ -63,29 +137,26 @@ def encode_batch(codec: ChunkCodec, max_nnz: int, pieces: list[Piece]) -> list[P
     for data, a, b in zip(datas, starts[:-1], starts[1:]):
         original.reshape(-1)[a * size: a * size + len(data)] = np.frombuffer(data, dtype=np.uint8)
         lengths[b - 1] = len(data) - (b - 1 - a) * size
-    pos, neg = codec.encode_chunks(original, lengths)
-    rows = codec.pack(pos, neg)
-    decoded = codec.decode(rows)                       # what extraction will see, before corrections
-    same = decoded == original
-    trits = pos.view(np.int8) - neg.view(np.int8)
-    # a plain slice sum per piece: np.add.reduceat with a widening dtype is ~15x slower here
-    totals = [trits[a:b, : codec.dim].sum(axis=0, dtype=np.int32) for a, b in zip(starts[:-1], starts[1:])]
-    out = []
+    if codec.overlap == 1:
+        right = lengths
+        bits = np.unpackbits(original, axis=1)
+        totals = [bit_totals(codec, bits[a:b], lengths[b - 1]) for a, b in zip(starts[:-1], starts[1:])]
+        vectors = [thin_bits(codec, t, max_nnz, lengths[a] if b - a == 1 else 0) if p.whole else spread(codec, t)
+                   for p, t, a, b in zip(pieces, totals, starts[:-1], starts[1:])]
+    else:
+        right, totals = _superposed(codec, original, lengths, starts)
+        vectors = [thin(t, max_nnz) if p.whole else t for p, t in zip(pieces, totals)]
+    out, at = [], 0
     for k, (piece, data) in enumerate(zip(pieces, datas)):
         a, b = starts[k], starts[k + 1]
-        fixes = {}
-        for i in np.flatnonzero(~same[a:b].all(axis=1)):
-            fix = make_correction(decoded[a + i, : lengths[a + i]], original[a + i, : lengths[a + i]])
-            if fix is not None:
-                fixes[int(i)] = fix
         view = memoryview(data)
         digests = np.frombuffer(b''.join(digest(view[i * size:(i + 1) * size]) for i in range(b - a)),
                                 dtype=np.uint8).reshape(b - a, DIGEST_SIZE)
-        recovered = int(np.count_nonzero(same[a:b])) - int((b - a) * size - len(data))
-        out.append(PieceResult(piece.entry, piece.offset, rows[a:b], digests, fixes, recovered,
-                               hashlib.sha256(data).hexdigest() if piece.whole else None,
-                               thin(totals[k], max_nnz) if piece.whole else totals[k]))
-    return out
+        out.append(PieceResult(piece.entry, piece.offset, lengths[a:b], at + size * np.arange(b - a), digests,
+                               int(right[a:b].sum()), hashlib.sha256(data).hexdigest() if piece.whole else None,
+                               vectors[k]))
+        at += len(data)
+    return out, compress(b''.join(datas))
 
 
 def file_sha256(path: str, size: int | None = None, extents: list[tuple[int, int]] | None = None,
