@@ -181,6 +181,7 @@ def extract(engram: Engram, out_dir, force: bool = False, progress: Callable[[in
                     if engram.root_entry is not None:
                         meta.apply(root_fd, engram.root_entry)
             finally:
+                stage.close_parents()
                 os.close(stage.fd)
             ok = True
         except OSError as err:

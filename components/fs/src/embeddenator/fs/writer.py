@@ -87,6 +87,24 @@ class Stage:
     def __init__(self, fd: int, meta: Metadata):
         self.fd, self.meta, self.stop = fd, meta, threading.Event()
         self.skipped: set[bytes] = set()
+        self._local, self._parents, self._lock = threading.local(), [], threading.Lock()
+
+    def _parent(self, rel: bytes) -> int:
+        """The descriptor of folder `rel`, from this thread's cache of the last one (files come in tree order,
+        so a writer thread mostly stays in one folder); the cache owns it."""
+        cache = getattr(self._local, 'parents', None)
+        if cache is None:
+            cache = self._local.parents = ParentCache(self.fd)
+            with self._lock:
+                self._parents.append(cache)
+        return cache.get(rel)
+
+    def close_parents(self) -> None:
+        """Close the folder descriptors the writer threads kept (after they are done)."""
+        with self._lock:
+            for cache in self._parents:
+                cache.close()
+            self._parents.clear()
 
     def make_dirs_and_links(self, ordered: list[Entry]) -> None:
         """Folders (0700 until their metadata is set, last), symlinks, fifos and devices, in tree order."""
@@ -133,11 +151,7 @@ class Stage:
         """Create the file, write its runs of data (holes stay holes), check its SHA-256, then set owner, mode and
         mtime through its descriptor."""
         parent, name = split(entry.path)
-        pfd = open_dir(self.fd, parent)
-        try:
-            fd = os.open(name, FILE_FLAGS, 0o600, dir_fd=pfd)
-        finally:
-            os.close(pfd)
+        fd = os.open(name, FILE_FLAGS, 0o600, dir_fd=self._parent(parent))
         try:
             digest, pos = hashlib.sha256(), 0
             for offset, block in blocks:
