@@ -13,8 +13,9 @@ would in a tar of them). The tree is read once first, so every timing sees a war
 - bit-perfection (every extracted file compared with its source) and query quality (a sample of stored files,
   each queried with its own content, must come first);
 - a profile of one ingest and one extraction run in this process (one worker, one writer thread, cProfile):
-  the share of time in walk/stat, file reads, hashing, encoding, decode-verify, compression, writing, and the
-  Python around them, so a goal not reached names what bounds it.
+  the share of time in walk/stat, file reads, hashing, encoding (file vectors), decode-verify, compression, writing,
+  other file system calls (open, mkdir, symlink, metadata), and the Python around them, so a goal not reached
+  names what bounds it.
 
 `benchmarks/fs.py` calls `measure` and puts the result under `archive` in reports/bench/fs.json (`--archive-only`
 runs just this part); run alone, this prints the dict as JSON.
@@ -44,17 +45,15 @@ QUERY_SAMPLE = 20
 # Built-ins (numpy, hashlib, posix) are matched by their own name first, then by the function that called them.
 CATEGORIES = (
     ('hashing', ('_hashlib', '_blake2', 'corrections.py:digest', 'file_sha256', 'hash_zeros')),
-    ('compression', ('zstd', 'zlib', 'codecs.py:encode', 'codecs.py:decode', 'store.py:compress',
-                     'store.py:decompress')),
+    ('compression', ('zstd', 'zlib', 'store.py:compress', 'store.py:frame')),
     ('walk/stat', ('walk.py', 'posix.lstat', 'posix.stat', 'posix.scandir', 'posix.fstat', 'posix.listdir')),
     ('decode-verify', ('codec.py:decode', 'make_correction', 'apply_correction', ':_correct')),
-    ('encoding', ('codec.py', 'worker.py:bit_totals', 'hierarchy.py')),
-    ('file reads', ("'read' of '_io", "'readinto' of '_io", 'io.open', 'posix.open', 'read_piece', 'posix.read',
-                    'posix.preadv', 'posix.close')),
-    ('writing', ('posix.pwrite', 'posix.write', 'posix.fsync', "'write' of '_io", 'posix.utime', 'posix.fchmod',
-                 'posix.fchown', 'posix.mkdir', 'posix.symlink', 'posix.chmod', 'posix.chown', 'posix.mkfifo',
-                 'posix.unlink', 'posix.rmdir', 'posix.rename', 'posix.link', 'posix.ftruncate', 'atomic.py',
-                 'spill.py', 'commit.py', 'writer.py', 'dirfd.py')),
+    ('encoding', ('codec.py', 'worker.py:bit_totals', 'worker.py:thin_bits', 'worker.py:spread', 'hierarchy.py')),
+    ('file reads', ("'read' of '_io", "'readinto' of '_io", 'read_piece', 'posix.read', 'posix.preadv')),
+    ('writing', ('posix.pwrite', 'posix.write', 'posix.fsync', 'posix.ftruncate', "'write' of '_io", 'atomic.py')),
+    ('fs calls', ('posix.open', 'io.open', 'posix.close', 'posix.mkdir', 'posix.symlink', 'posix.chmod', 'posix.chown',
+                  'posix.utime', 'posix.fchmod', 'posix.fchown', 'posix.rename', 'posix.link', 'posix.unlink',
+                  'posix.rmdir', 'posix.mkfifo', 'dirfd.py', 'commit.py')),
 )
 
 
@@ -142,7 +141,8 @@ class _Inline:
 
 
 def _category(name: str) -> str | None:
-    return next((cat for cat, keys in CATEGORIES if any(k in name for k in keys)), None)
+    name = name.lower()
+    return next((cat for cat, keys in CATEGORIES if any(k.lower() in name for k in keys)), None)
 
 
 def _label(func) -> str:
@@ -211,7 +211,7 @@ def measure(scratch: Path, sources: list[Path] | None = None, workers: int = 2, 
     tar = measure_tar(sources, scratch)
     engram_path = scratch / 'tree.engram'
     t0 = time.perf_counter()
-    engram = fs.ingest_to(sources, engram_path, workers=workers)
+    fs.ingest_to(sources, engram_path, workers=workers)
     ingest_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     fs.extract(fs.load(engram_path), scratch / 'out')
