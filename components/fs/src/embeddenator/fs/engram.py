@@ -246,6 +246,17 @@ def save(engram: Engram, path) -> None:
             writer.close()
 
 
+def remap(engram: Engram, path) -> Engram:
+    """`engram`, just saved at `path` by this process, reading its chunks memory-mapped from the file (its frames
+    were waiting in a temporary file); nothing else is read again."""
+    with open(path, 'rb') as fh:
+        mapping = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    segment = journal.walk(os.fspath(path), memoryview(mapping), SCHEMA)[0]
+    attach_store(engram, [Part.of(segment.arrays)])
+    engram.digests, engram.mapping = segment.arrays['digests'], mapping
+    return engram
+
+
 def _check_schema(name: str, meta: dict) -> None:
     """FormatError unless the file is an engram this version reads; a newer one says to upgrade."""
     from embeddenator.io import FormatError

@@ -9,15 +9,13 @@ whole (small next to the rows).
 """
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
 from embeddenator.fs.engram import Engram
-from embeddenator.fs.hierarchy import build, thin
-from embeddenator.fs.ingest import _dedupe, chunk_table, group_results
+from embeddenator.fs.hierarchy import build
+from embeddenator.fs.ingest import _dedupe, chunk_table, file_hash_and_vector, group_results
 from embeddenator.fs.manifest import Entry
-from embeddenator.fs.worker import PieceResult, file_sha256
+from embeddenator.fs.worker import PieceResult
 
 
 def match_rows(old_digests: np.ndarray, digests: np.ndarray) -> np.ndarray:
@@ -59,11 +57,7 @@ def next_generation(old: Engram, entries: list[Entry], reuse: dict, results: lis
             n = sum(r.count for r in pieces)
             chunk = ids[at: at + n]
             at += n
-            if len(pieces) == 1 and pieces[0].sha256 is not None:
-                e.sha256, vec = pieces[0].sha256, pieces[0].vector
-            else:
-                e.sha256 = file_sha256(e.source, e.size, e.extents) if e.size else hashlib.sha256(b'').hexdigest()
-                vec = thin(sum((r.vector for r in pieces), np.zeros(codec.dim, np.int32)), max_nnz)
+            e.sha256, vec = file_hash_and_vector(e, pieces, codec, max_nnz)
         e.first, e.count = first, len(chunk)
         first += len(chunk)
         parts.append(chunk)

@@ -16,7 +16,7 @@ import numpy as np
 
 from embeddenator import obs
 from embeddenator.fs.codec import ChunkCodec
-from embeddenator.fs.engram import Engram, attach_store, load, save
+from embeddenator.fs.engram import Engram, attach_store, remap, save
 from embeddenator.fs.errors import FsError
 from embeddenator.fs.hierarchy import MAX_NNZ, build, thin
 from embeddenator.fs.manifest import Entry
@@ -24,7 +24,7 @@ from embeddenator.fs.pool import run_units
 from embeddenator.fs.store import FrameWriter, Part, row_arrays
 from embeddenator.fs.stale import clear_partials
 from embeddenator.fs.walk import scan
-from embeddenator.fs.worker import Piece, PieceResult, encode_batch, file_sha256
+from embeddenator.fs.worker import Piece, PieceResult, encode_batch, file_sha256, prepare
 
 BATCH_BYTES = 1 << 20          # one unit of pool work: amortises a round trip, and its arrays stay in cache
 INLINE_BYTES = 2 << 20         # below this, starting processes costs more than it saves
@@ -45,9 +45,9 @@ def plan(entries: list[Entry], codec: ChunkCodec, batch_bytes: int | None = None
         if e.kind != 'file':
             continue
         for start, length in e.data_extents():
-            if length > step:
-                units += [[Piece(i, e.source, off, min(step, start + length - off), False)]
-                          for off in range(start, start + length, step)]
+            if length > step:           # slices; the first one's worker hashes a dense file whole
+                units += [[Piece(i, e.source, off, min(step, start + length - off), False,
+                                 off == 0 and e.extents is None)] for off in range(start, start + length, step)]
                 continue
             current.append(Piece(i, e.source, start, length, e.extents is None))
             size += length
@@ -75,6 +75,7 @@ def _run(units: list[list[Piece]], codec: ChunkCodec, max_nnz: int, workers: int
         if progress:
             progress(done[0], total)
 
+    prepare(codec)
     if workers <= 1 or total < INLINE_BYTES or len(units) < 2:
         for unit in units:
             finished(unit, encode_batch(codec, max_nnz, unit))
@@ -106,6 +107,17 @@ def group_results(results: list[PieceResult]):
     return results, by_entry, digests
 
 
+def file_hash_and_vector(e: Entry, parts: list[PieceResult], codec: ChunkCodec, max_nnz: int) -> tuple:
+    """(SHA-256, thinned vector) of a file from its pieces' results: a whole piece has both; pieces of a file cut
+    in slices are summed, and hashed by the first slice's worker (a sparse file: read again here)."""
+    if len(parts) == 1 and parts[0].sha256 is not None:
+        return parts[0].sha256, parts[0].vector
+    sha = next((r.sha256 for r in parts if r.sha256 is not None), None)
+    if sha is None:
+        sha = file_sha256(e.source, e.size, e.extents) if e.size else hashlib.sha256(b'').hexdigest()
+    return sha, thin(sum((r.vector for r in parts), np.zeros(codec.dim, np.int32)), max_nnz)
+
+
 def chunk_table(results: list[PieceResult]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(frame number, start in it, length) of each chunk of `results`, in their order."""
     if not results:
@@ -133,11 +145,7 @@ def assemble(entries: list[Entry], results: list[PieceResult], codec: ChunkCodec
             first += r.count
         e.count = sum(r.count for r in parts)
         e.first = first - e.count
-        if len(parts) == 1 and parts[0].sha256 is not None:
-            e.sha256, vec = parts[0].sha256, parts[0].vector
-        else:
-            e.sha256 = file_sha256(e.source, e.size, e.extents) if e.size else hashlib.sha256(b'').hexdigest()
-            vec = thin(sum((r.vector for r in parts), np.zeros(codec.dim, np.int32)), max_nnz)
+        e.sha256, vec = file_hash_and_vector(e, parts, codec, max_nnz)
         vectors.append(vec)
     chunk_ids, keep = _dedupe(digests)
     units, starts, lengths = chunk_table(results)
@@ -222,4 +230,4 @@ def ingest_to(sources, target, skip_special: bool = False, **options) -> Engram:
         engram = ingest_entries(scan(sources, exclude=[target], skip_special=skip_special), codec=codec,
                                 frames=frames, **options)
         save(engram, target)
-    return load(target)
+    return remap(engram, target)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from embeddenator.fs.codec import ChunkCodec
-from embeddenator.fs.corrections import DIGEST_SIZE, digest
+from embeddenator.fs.corrections import DIGEST_SIZE
 from embeddenator.fs.errors import FsError
 from embeddenator.fs.hierarchy import Sparse, _tie_rank, thin
 from embeddenator.fs.store import compress
@@ -27,6 +27,7 @@ class Piece:
     offset: int         # byte offset in the file (a run of data starts on a chunk boundary)
     length: int         # bytes to read
     whole: bool         # the piece is the whole file: hash it and thin its vector here
+    hash_file: bool = False     # the first slice of a file cut into slices: hash the whole file here
 
 
 @dataclass
@@ -37,7 +38,7 @@ class PieceResult:
     starts: np.ndarray                # (n,) int64: each chunk's byte offset in its unit's frame
     digests: np.ndarray               # (n, 16) uint8
     recovered: int                    # bytes the codec's decode gets right (all of them with the exact codec)
-    sha256: str | None                # whole pieces only
+    sha256: str | None                # whole pieces, and the first slice of a file cut into slices
     vector: Sparse | np.ndarray       # whole: thinned file vector; else the int32 sum of chunk vectors
     frame: int = -1                   # the number of its unit's frame (given by the parent)
 
@@ -80,18 +81,26 @@ def spread(codec: ChunkCodec, trits: np.ndarray) -> np.ndarray:
 
 
 def thin_bits(codec: ChunkCodec, trits: np.ndarray, max_nnz: int, one_chunk: int = 0) -> Sparse:
-    """`hierarchy.thin(spread(codec, trits), max_nnz)` without spreading: the same largest magnitudes, ties by the
-    same seeded order. `one_chunk` = the length of a file's only chunk (every magnitude 1): then the first
-    `max_nnz` of its bits in the seeded order, found in a table."""
-    slots, rank = codec._table('slots'), _bit_rank(codec)
-    if one_chunk and 8 * one_chunk > max_nnz:
-        order = _bit_order(codec)
-        chosen = order[order < 8 * one_chunk][:max_nnz]
+    """`hierarchy.thin(spread(codec, trits), max_nnz)` without spreading: the `max_nnz` largest magnitudes, ties by
+    the same seeded order of dimensions. Magnitudes are small counts, so the cut is found by counting them: every
+    bit above the cut's magnitude, then those at it in the seeded order. `one_chunk` = the length of a file's only
+    chunk (every magnitude 1): its first bits in the seeded order."""
+    slots, order = codec._table('slots'), _bit_order(codec)
+    if one_chunk:
+        if 8 * one_chunk <= max_nnz:
+            chosen = np.arange(8 * one_chunk)
+        else:
+            chosen = order[:max_nnz] if 8 * one_chunk == order.size else order[order < 8 * one_chunk][:max_nnz]
     else:
-        chosen = np.flatnonzero(trits)
-        if chosen.size > max_nnz:
-            key = (-np.abs(trits[chosen]).astype(np.int64) << 32) + rank[chosen]
-            chosen = chosen[np.argpartition(key, max_nnz - 1)[:max_nnz]]
+        size = np.abs(trits)
+        counts = np.bincount(size)
+        above = np.cumsum(counts[::-1])[::-1]           # above[m]: bits of magnitude m or more
+        if counts.size < 2 or above[1] <= max_nnz:
+            chosen = np.flatnonzero(size)
+        else:
+            cut = int(np.flatnonzero(above > max_nnz)[-1])   # the magnitude where max_nnz falls
+            top = np.flatnonzero(size > cut)
+            chosen = np.concatenate([top, order[size[order] == cut][:max_nnz - top.size]])
     idx = slots[chosen]
     by_dim = np.argsort(idx)
     return Sparse(idx[by_dim].astype(np.int32), np.sign(trits[chosen[by_dim]]).astype(np.int8))
@@ -101,7 +110,7 @@ _BIT_TABLES: dict = {}
 
 
 def _bit_rank(codec: ChunkCodec) -> np.ndarray:
-    """The seeded tie rank (hierarchy's) of each bit's dimension."""
+    """The seeded tie rank (hierarchy's) of each bit's dimension (a table for `_bit_order`)."""
     key = ('rank', codec.dim, codec.chunk_size)
     if key not in _BIT_TABLES:
         _BIT_TABLES[key] = _tie_rank(codec.dim)[codec._table('slots')].astype(np.int64)
@@ -146,17 +155,30 @@ def encode_batch(codec: ChunkCodec, max_nnz: int, pieces: list[Piece]) -> tuple[
     else:
         right, totals = _superposed(codec, original, lengths, starts)
         vectors = [thin(t, max_nnz) if p.whole else t for p, t in zip(pieces, totals)]
+    blake2b = hashlib.blake2b
+    digests = np.frombuffer(b''.join([blake2b(view[i: i + size], digest_size=DIGEST_SIZE).digest()
+                                      for view in map(memoryview, datas) for i in range(0, len(view), size)]),
+                            dtype=np.uint8).reshape(-1, DIGEST_SIZE)      # corrections.digest, for a whole unit
     out, at = [], 0
     for k, (piece, data) in enumerate(zip(pieces, datas)):
-        a, b = starts[k], starts[k + 1]
-        view = memoryview(data)
-        digests = np.frombuffer(b''.join(digest(view[i * size:(i + 1) * size]) for i in range(b - a)),
-                                dtype=np.uint8).reshape(b - a, DIGEST_SIZE)
-        out.append(PieceResult(piece.entry, piece.offset, lengths[a:b], at + size * np.arange(b - a), digests,
-                               int(right[a:b].sum()), hashlib.sha256(data).hexdigest() if piece.whole else None,
-                               vectors[k]))
+        a, b = int(starts[k]), int(starts[k + 1])
+        out.append(PieceResult(piece.entry, piece.offset, lengths[a:b], at + size * np.arange(b - a), digests[a:b],
+                               int(right[a:b].sum()), _sha256(piece, data), vectors[k]))
         at += len(data)
     return out, compress(b''.join(datas))
+
+
+def _sha256(piece: Piece, data: bytes) -> str | None:
+    if piece.whole:
+        return hashlib.sha256(data).hexdigest()
+    return file_sha256(piece.source) if piece.hash_file else None
+
+
+def prepare(codec: ChunkCodec) -> None:
+    """Build the codec's and the thinning's tables once, before worker processes are forked (they inherit them)."""
+    codec._table('slots')
+    if codec.overlap == 1:
+        _bit_order(codec)
 
 
 def file_sha256(path: str, size: int | None = None, extents: list[tuple[int, int]] | None = None,
