@@ -43,7 +43,8 @@ def test_hits_serialise_without_unused_fields(engram):
 @pytest.mark.parametrize('sizes', [[1], [20], [25], [26], [1250], [600], [1250, 1250], [1250, 3], [1250] * 5 + [999]])
 def test_file_vectors_made_from_bit_counts_equal_the_bundle_of_encoded_chunks(sizes):
     """Ingest sums bits instead of encoding chunks (`worker.bit_totals`) and thins without spreading them
-    (`worker.thin_bits`): the vector must be exactly the thinned bundle of the codec's chunk vectors."""
+    (`worker.thin_bits`; `worker.thin_one` for a file of one chunk): the vector must be exactly the thinned bundle
+    of the codec's chunk vectors."""
     from embeddenator.fs import worker
     from embeddenator.fs.hierarchy import thin
     codec = fs.ChunkCodec()
@@ -60,5 +61,6 @@ def test_file_vectors_made_from_bit_counts_equal_the_bundle_of_encoded_chunks(si
     assert np.array_equal(worker.spread(codec, trits), bundle)
     for max_nnz in (200, 13):
         want = thin(bundle, max_nnz)
-        got = worker.thin_bits(codec, trits, max_nnz, len(data) if len(rows) == 1 else 0)
-        assert np.array_equal(got.idx, want.idx) and np.array_equal(got.sign, want.sign)
+        for got in [worker.thin_bits(codec, trits, max_nnz)] + \
+                [worker.thin_one(codec, rows[0], last, max_nnz)] * (len(rows) == 1):
+            assert np.array_equal(got.idx, want.idx) and np.array_equal(got.sign, want.sign)

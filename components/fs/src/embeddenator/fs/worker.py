@@ -66,9 +66,11 @@ def bit_totals(codec: ChunkCodec, bits: np.ndarray, last: int) -> np.ndarray:
     chunks' unpacked bits (n, 8 L): at bit 8 i + j, the chunks whose byte i has bit j set count +1 and those where it
     is clear count -1; bytes past the end of the piece (its last chunk is `last` bytes long, the others whole)
     count nothing. Bit t is dimension ``slots[t]`` of the vector (`spread`)."""
-    ones = bits[0].astype(np.int32) if len(bits) == 1 else \
-        bits.sum(axis=0, dtype=np.uint16 if len(bits) < 1 << 16 else np.int64).astype(np.int32)
-    trits = 2 * ones - len(bits)
+    if len(bits) < 1 << 14:                 # small counts: int16 halves the memory every later pass reads
+        ones = bits[0].astype(np.int16) if len(bits) == 1 else bits.sum(axis=0, dtype=np.int16)
+    else:
+        ones = bits.sum(axis=0, dtype=np.int32)
+    trits = 2 * ones - ones.dtype.type(len(bits))
     trits[8 * last:] += 1                   # the last chunk's missing bytes: neither +1 nor -1
     return trits
 
@@ -80,27 +82,44 @@ def spread(codec: ChunkCodec, trits: np.ndarray) -> np.ndarray:
     return out
 
 
-def thin_bits(codec: ChunkCodec, trits: np.ndarray, max_nnz: int, one_chunk: int = 0) -> Sparse:
+def thin_one(codec: ChunkCodec, row: np.ndarray, length: int, max_nnz: int) -> Sparse:
+    """`thin_bits` of a file of one chunk (`row`, `length` bytes): every magnitude is 1, so its first bits in the
+    seeded order, each with the sign of the bit itself (read from the bytes, nothing unpacked)."""
+    key = ('one', codec.dim, codec.chunk_size, length, max_nnz)
+    if key not in _BIT_TABLES:                  # per length: the bits chosen, in the order of their dimensions
+        order, bits = _bit_order(codec), 8 * length
+        if bits <= max_nnz:
+            chosen = np.arange(bits)
+        else:
+            chosen = order[:max_nnz] if bits == order.size else order[order < bits][:max_nnz]
+        idx = codec._table('slots')[chosen]
+        by_dim = np.argsort(idx)
+        chosen = chosen[by_dim]
+        _BIT_TABLES[key] = (idx[by_dim].astype(np.int32), chosen >> 3, (7 - (chosen & 7)).astype(np.uint8))
+    idx, byte, shift = _BIT_TABLES[key]
+    return Sparse(idx, ((row[byte] >> shift) & 1).astype(np.int8) * 2 - 1)
+
+
+def thin_bits(codec: ChunkCodec, trits: np.ndarray, max_nnz: int) -> Sparse:
     """`hierarchy.thin(spread(codec, trits), max_nnz)` without spreading: the `max_nnz` largest magnitudes, ties by
     the same seeded order of dimensions. Magnitudes are small counts, so the cut is found by counting them: every
-    bit above the cut's magnitude, then those at it in the seeded order. `one_chunk` = the length of a file's only
-    chunk (every magnitude 1): its first bits in the seeded order."""
+    bit above the cut's magnitude, then those at it in the seeded order."""
     slots, order = codec._table('slots'), _bit_order(codec)
-    if one_chunk:
-        if 8 * one_chunk <= max_nnz:
-            chosen = np.arange(8 * one_chunk)
-        else:
-            chosen = order[:max_nnz] if 8 * one_chunk == order.size else order[order < 8 * one_chunk][:max_nnz]
+    size = np.abs(trits)
+    counts = np.bincount(size)
+    above = np.cumsum(counts[::-1])[::-1]               # above[m]: bits of magnitude m or more
+    if counts.size < 2 or above[1] <= max_nnz:
+        chosen = np.flatnonzero(size)
     else:
-        size = np.abs(trits)
-        counts = np.bincount(size)
-        above = np.cumsum(counts[::-1])[::-1]           # above[m]: bits of magnitude m or more
-        if counts.size < 2 or above[1] <= max_nnz:
-            chosen = np.flatnonzero(size)
-        else:
-            cut = int(np.flatnonzero(above > max_nnz)[-1])   # the magnitude where max_nnz falls
-            top = np.flatnonzero(size > cut)
-            chosen = np.concatenate([top, order[size[order] == cut][:max_nnz - top.size]])
+        cut = int(np.flatnonzero(above > max_nnz)[-1])   # the magnitude where max_nnz falls
+        top = np.flatnonzero(size > cut)
+        need, found, at = max_nnz - top.size, [], 0
+        while need > 0:                         # the seeded order, a block at a time, until enough are found
+            block = order[at: at + 2048]
+            hit = block[size[block] == cut][:need]
+            found.append(hit)
+            need, at = need - hit.size, at + block.size
+        chosen = np.concatenate([top, *found])
     idx = slots[chosen]
     by_dim = np.argsort(idx)
     return Sparse(idx[by_dim].astype(np.int32), np.sign(trits[chosen[by_dim]]).astype(np.int8))
@@ -148,10 +167,8 @@ def encode_batch(codec: ChunkCodec, max_nnz: int, pieces: list[Piece]) -> tuple[
         lengths[b - 1] = len(data) - (b - 1 - a) * size
     if codec.overlap == 1:
         right = lengths
-        bits = np.unpackbits(original, axis=1)
-        totals = [bit_totals(codec, bits[a:b], lengths[b - 1]) for a, b in zip(starts[:-1], starts[1:])]
-        vectors = [thin_bits(codec, t, max_nnz, lengths[a] if b - a == 1 else 0) if p.whole else spread(codec, t)
-                   for p, t, a, b in zip(pieces, totals, starts[:-1], starts[1:])]
+        vectors = [_vector(codec, p, original[a:b], int(lengths[b - 1]), max_nnz)
+                   for p, a, b in zip(pieces, starts[:-1].tolist(), starts[1:].tolist())]
     else:
         right, totals = _superposed(codec, original, lengths, starts)
         vectors = [thin(t, max_nnz) if p.whole else t for p, t in zip(pieces, totals)]
@@ -166,6 +183,14 @@ def encode_batch(codec: ChunkCodec, max_nnz: int, pieces: list[Piece]) -> tuple[
                                int(right[a:b].sum()), _sha256(piece, data), vectors[k]))
         at += len(data)
     return out, compress(b''.join(datas))
+
+
+def _vector(codec: ChunkCodec, piece: Piece, rows: np.ndarray, last: int, max_nnz: int):
+    """A whole piece's thinned file vector, or a slice's int32 sum of chunk vectors (exact codec)."""
+    if piece.whole and len(rows) == 1:
+        return thin_one(codec, rows[0], last, max_nnz)
+    trits = bit_totals(codec, np.unpackbits(rows, axis=1), last)
+    return thin_bits(codec, trits, max_nnz) if piece.whole else spread(codec, trits)
 
 
 def _sha256(piece: Piece, data: bytes) -> str | None:
