@@ -1,6 +1,6 @@
 """Archive-class speed and size: embeddenator against `tar | zstd -1 -T0` on the same tree, in the same run.
 
-    python benchmarks/fs_archive.py [--tree DIR ...] [--workers 2] [--no-profile]
+    python benchmarks/fs_archive.py [--tree DIR ...] [--workers 2] [--repeat 3] [--no-profile]
 
 The default tree is system files of the kind an archiver meets (many small files): /usr/share/zoneinfo,
 /usr/share/i18n, /usr/share/X11 and /usr/lib/git-core, whichever exist (each appears under its own name, as it
@@ -8,6 +8,7 @@ would in a tar of them). The tree is read once first, so every timing sees a war
 
 - the reference, `tar -c | zstd -1 -T0` (archive) and `zstd -d | tar -x` (extract), and its .tar.zst size;
 - `fs.ingest_to` and `fs.extract` of the same tree (`workers` processes; extraction's own writer threads);
+- both sides in turn, `--repeat` times (3): each figure is the best of its runs, every time is in `runs`;
 - MB/s of file content for each, the ratio of embeddenator's MB/s to the reference's, the engram's size over the
   .tar.zst size, each against its goal (ingest and extract at least 100 MB/s, engram at most 1.5 x .tar.zst);
 - bit-perfection (every extracted file compared with its source) and query quality (a sample of stored files,
@@ -39,6 +40,7 @@ from unittest import mock
 
 SYSTEM_TREE = ('/usr/share/zoneinfo', '/usr/share/i18n', '/usr/share/X11', '/usr/lib/git-core')
 GOALS = {'ingest_mb_s': 100.0, 'extract_mb_s': 100.0, 'size_vs_tar_zst': 1.5}
+REPEAT = 3                  # runs of each side, taken in turn; the best counts (a shared machine is noisy)
 QUERY_SAMPLE = 20
 
 # What a profile entry's time is spent on, first match wins: (category, substrings of "file:function").
@@ -84,18 +86,36 @@ def _timed(cmd: str) -> float:
     return time.perf_counter() - t0
 
 
-def measure_tar(sources: list[Path], scratch: Path) -> dict:
-    """`tar -c | zstd -1 -T0` and `zstd -d | tar -x` of `sources` (paths kept relative to each one's parent)."""
+def run_tar(sources: list[Path], scratch: Path) -> tuple[float, float, int]:
+    """(seconds of `tar -c | zstd -1 -T0`, of `zstd -d | tar -x`, .tar.zst bytes) of `sources` (paths kept relative
+    to each one's parent); what it wrote is removed."""
     if not (shutil.which('tar') and shutil.which('zstd')):
         raise SystemExit('fs_archive: the reference needs tar and zstd on PATH (Debian: apt-get install zstd)')
-    archive = scratch / 'tree.tar.zst'
+    archive, out = scratch / 'tree.tar.zst', scratch / 'tar-out'
     members = ' '.join(f"-C '{src.parent}' '{src.name}'" for src in sources)
-    create_s = _timed(f"tar -cf - {members} | zstd -1 -T0 -q -o '{archive}'")
-    out = scratch / 'tar-out'
+    create_s = _timed(f"tar -cf - {members} | zstd -1 -T0 -q -f -o '{archive}'")
     out.mkdir()
     extract_s = _timed(f"zstd -d -c -q '{archive}' | tar -xf - -C '{out}'")
-    return {'create_seconds': round(create_s, 3), 'extract_seconds': round(extract_s, 3),
-            'tar_zst_bytes': archive.stat().st_size}
+    size = archive.stat().st_size
+    shutil.rmtree(out)
+    archive.unlink()
+    return create_s, extract_s, size
+
+
+def run_embeddenator(sources: list[Path], scratch: Path, workers: int, keep: bool) -> tuple[float, float]:
+    """(seconds of `fs.ingest_to`, of `fs.extract`) of `sources`; the engram and the output are kept if `keep`."""
+    from embeddenator import fs
+    engram, out = scratch / 'tree.engram', scratch / 'out'
+    t0 = time.perf_counter()
+    fs.ingest_to(sources, engram, workers=workers)
+    ingest_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fs.extract(fs.load(engram), out)
+    extract_s = time.perf_counter() - t0
+    if not keep:
+        shutil.rmtree(out)
+        engram.unlink()
+    return ingest_s, extract_s
 
 
 def same_tree(sources: list[Path], out: Path) -> bool:
@@ -201,23 +221,28 @@ def bound(part: dict) -> str:
     return f"{name} {100 * top['share']:.0f}%"
 
 
-def measure(scratch: Path, sources: list[Path] | None = None, workers: int = 2, with_profile: bool = True) -> dict:
-    """The archive comparison (see the module docstring): figures, goals, verdict, profile."""
+def measure(scratch: Path, sources: list[Path] | None = None, workers: int = 2, with_profile: bool = True,
+            repeat: int = REPEAT) -> dict:
+    """The archive comparison (see the module docstring): figures, goals, verdict, profile. The reference and
+    embeddenator run in turn `repeat` times; each figure is the best of its runs (every time is kept)."""
     from embeddenator import fs
     sources = sources or system_tree()
     scratch.mkdir(parents=True, exist_ok=True)
     files, size = warm(sources)
     mb = size / 1e6
-    tar = measure_tar(sources, scratch)
+    runs = {'tar_create': [], 'tar_extract': [], 'ingest': [], 'extract': []}
+    for k in range(max(1, repeat)):
+        create_s, untar_s, tar_zst_bytes = run_tar(sources, scratch)
+        ingest_s, extract_s = run_embeddenator(sources, scratch, workers, keep=k == max(1, repeat) - 1)
+        for key, value in zip(runs, (create_s, untar_s, ingest_s, extract_s)):
+            runs[key].append(round(value, 3))
+    tar = {'create_seconds': min(runs['tar_create']), 'extract_seconds': min(runs['tar_extract']),
+           'tar_zst_bytes': tar_zst_bytes}
+    ingest_s, extract_s = min(runs['ingest']), min(runs['extract'])
     engram_path = scratch / 'tree.engram'
-    t0 = time.perf_counter()
-    fs.ingest_to(sources, engram_path, workers=workers)
-    ingest_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    fs.extract(fs.load(engram_path), scratch / 'out')
-    extract_s = time.perf_counter() - t0
     result = {
         'sources': [str(s) for s in sources], 'files': files, 'bytes': size, 'workers': workers,
+        'runs': runs, 'repeat': max(1, repeat),
         'reference': {**tar, 'command': 'tar -c | zstd -1 -T0; zstd -d | tar -x',
                       'create_mb_s': round(mb / tar['create_seconds'], 1),
                       'extract_mb_s': round(mb / tar['extract_seconds'], 1)},
@@ -267,9 +292,10 @@ def main(argv=None) -> int:
                         'the system tree)')
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--no-profile', action='store_true', help='skip the profile runs')
+    parser.add_argument('--repeat', type=int, default=REPEAT, help=f'runs of each side, best counts ({REPEAT})')
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix='fs-archive-') as scratch:
-        result = measure(Path(scratch), args.tree, args.workers, not args.no_profile)
+        result = measure(Path(scratch), args.tree, args.workers, not args.no_profile, args.repeat)
     print(json.dumps(result, indent=2, sort_keys=True))
     print('\n'.join(summary(result)), file=sys.stderr)
     return 0

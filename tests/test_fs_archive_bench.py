@@ -44,8 +44,12 @@ def test_a_tiny_tree_is_measured_against_tar_zstd_and_checked(tmp_path):
     (src / 'sub').mkdir(parents=True)
     for i in range(6):
         (src / 'sub' / f'f{i}.txt').write_bytes(bytes(f'file {i} '.encode() * (300 + 200 * i)))
-    result = fs_archive.measure(tmp_path / 'scratch', [src], workers=1)
+    result = fs_archive.measure(tmp_path / 'scratch', [src], workers=1, repeat=2)
     assert result['bit_perfect'] and result['files'] == 6
+    assert all(len(times) == 2 for times in result['runs'].values())
+    assert result['ingest_seconds'] == min(result['runs']['ingest'])
+    left = {p.name for p in (tmp_path / 'scratch').iterdir()}
+    assert {'out', 'tree.engram'} <= left and not {'tar-out', 'tree.tar.zst'} & left     # only the last run's
     assert result['query'] == {'queried': 6, 'found_first': 6}
     assert result['reference']['tar_zst_bytes'] > 0 and result['engram_bytes'] > 0
     assert result['size_vs_tar_zst'] == round(result['engram_bytes'] / result['reference']['tar_zst_bytes'], 2)
