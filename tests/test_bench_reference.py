@@ -40,6 +40,17 @@ def test_the_newest_release_tag_of_a_measured_component_that_head_contains_wins(
     assert ref.commit == new and 'embeddenator-io-v0.2.0' in ref.how
 
 
+def test_annotated_release_tags_alone_are_read(repo):
+    # what publish leaves: every release tag annotated (a tag object has no committer date of its own)
+    release = commit(repo, 'a')
+    for tag in ('embeddenator-io-v0.2.0', 'embeddenator-vsa-v0.2.0'):
+        git(repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'tag', '-a', '-m', 'release', tag)
+    commit(repo, 'b')
+    assert [(t, c) for t, c, _ in br.release_tags(repo, PATTERN, ['vsa', 'io'])] == [
+        ('embeddenator-io-v0.2.0', release), ('embeddenator-vsa-v0.2.0', release)]
+    assert br.reference_commit(repo, None, PATTERN, ['vsa', 'io']).commit == release
+
+
 def test_without_a_tag_a_branch_is_compared_with_its_merge_base_and_the_default_branch_with_head_1(repo):
     first = commit(repo, 'a')
     second = commit(repo, 'b')

@@ -56,7 +56,9 @@ def release_tags(root: Path, tag_pattern: str, names: list[str]) -> list[tuple[s
               check=False)
     tags = []
     for line in filter(None, out.splitlines()):
-        tag, peeled, obj, peeled_time, obj_time = line.split('\t')
+        # an annotated tag has no committer date of its own: the last field is empty, and the output's strip()
+        # has taken the last line's final tab with it
+        tag, peeled, obj, peeled_time, obj_time = (line.split('\t') + [''])[:5]
         tags.append((tag, peeled or obj, int(peeled_time or obj_time or 0)))
     return sorted(tags, key=lambda t: (-t[2], t[0]))
 
