@@ -46,11 +46,12 @@ QUERY_SAMPLE = 20
 # What a profile entry's time is spent on, first match wins: (category, substrings of "file:function").
 # Built-ins (numpy, hashlib, posix) are matched by their own name first, then by the function that called them.
 CATEGORIES = (
-    ('hashing', ('_hashlib', '_blake2', 'corrections.py:digest', 'file_sha256', 'hash_zeros')),
+    ('hashing', ('_hashlib', '_blake2', 'corrections.py:digest', 'chunk_digests', 'file_sha256', 'hash_zeros')),
     ('compression', ('zstd', 'zlib', 'store.py:compress', 'store.py:frame')),
     ('walk/stat', ('walk.py', 'posix.lstat', 'posix.stat', 'posix.scandir', 'posix.fstat', 'posix.listdir')),
     ('decode-verify', ('codec.py:decode', 'make_correction', 'apply_correction', ':_correct')),
-    ('encoding', ('codec.py', 'worker.py:bit_totals', 'worker.py:thin_bits', 'worker.py:spread', 'hierarchy.py')),
+    ('encoding', ('codec.py', 'worker.py:bit_totals', 'worker.py:thin', 'worker.py:_first_in_order', 'worker.py:spread',
+                  'worker.py:_vector', 'hierarchy.py')),
     ('file reads', ("'read' of '_io", "'readinto' of '_io", 'read_piece', 'posix.read', 'posix.preadv')),
     ('writing', ('posix.pwrite', 'posix.write', 'posix.fsync', 'posix.ftruncate', "'write' of '_io", 'atomic.py')),
     ('fs calls', ('posix.open', 'io.open', 'posix.close', 'posix.mkdir', 'posix.symlink', 'posix.chmod', 'posix.chown',

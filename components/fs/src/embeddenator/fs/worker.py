@@ -87,11 +87,8 @@ def thin_one(codec: ChunkCodec, row: np.ndarray, length: int, max_nnz: int) -> S
     seeded order, each with the sign of the bit itself (read from the bytes, nothing unpacked)."""
     key = ('one', codec.dim, codec.chunk_size, length, max_nnz)
     if key not in _BIT_TABLES:                  # per length: the bits chosen, in the order of their dimensions
-        order, bits = _bit_order(codec), 8 * length
-        if bits <= max_nnz:
-            chosen = np.arange(bits)
-        else:
-            chosen = order[:max_nnz] if bits == order.size else order[order < bits][:max_nnz]
+        bits = 8 * length
+        chosen = np.arange(bits) if bits <= max_nnz else _first_in_order(codec, range(bits), max_nnz)
         idx = codec._table('slots')[chosen]
         by_dim = np.argsort(idx)
         chosen = chosen[by_dim]
@@ -104,8 +101,7 @@ def thin_bits(codec: ChunkCodec, trits: np.ndarray, max_nnz: int) -> Sparse:
     """`hierarchy.thin(spread(codec, trits), max_nnz)` without spreading: the `max_nnz` largest magnitudes, ties by
     the same seeded order of dimensions. Magnitudes are small counts, so the cut is found by counting them: every
     bit above the cut's magnitude, then those at it in the seeded order."""
-    slots, order = codec._table('slots'), _bit_order(codec)
-    size = np.abs(trits)
+    slots, size = codec._table('slots'), np.abs(trits)
     counts = np.bincount(size)
     above = np.cumsum(counts[::-1])[::-1]               # above[m]: bits of magnitude m or more
     if counts.size < 2 or above[1] <= max_nnz:
@@ -113,16 +109,22 @@ def thin_bits(codec: ChunkCodec, trits: np.ndarray, max_nnz: int) -> Sparse:
     else:
         cut = int(np.flatnonzero(above > max_nnz)[-1])   # the magnitude where max_nnz falls
         top = np.flatnonzero(size > cut)
-        need, found, at = max_nnz - top.size, [], 0
-        while need > 0:                         # the seeded order, a block at a time, until enough are found
-            block = order[at: at + 2048]
-            hit = block[size[block] == cut][:need]
-            found.append(hit)
-            need, at = need - hit.size, at + block.size
-        chosen = np.concatenate([top, *found])
+        chosen = np.concatenate([top, _first_in_order(codec, size == cut, max_nnz - top.size)])
     idx = slots[chosen]
     by_dim = np.argsort(idx)
     return Sparse(idx[by_dim].astype(np.int32), np.sign(trits[chosen[by_dim]]).astype(np.int8))
+
+
+def _first_in_order(codec: ChunkCodec, wanted, count: int) -> np.ndarray:
+    """The first `count` bits in the seeded order that are `wanted` (a boolean mask over bits, or a range of them
+    from 0), read a block of the order at a time (there are always enough)."""
+    order, found, at = _bit_order(codec), [], 0
+    while count > 0:
+        block = order[at: at + 2048]
+        hit = block[block < len(wanted)][:count] if isinstance(wanted, range) else block[wanted[block]][:count]
+        found.append(hit)
+        count, at = count - hit.size, at + block.size
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
 _BIT_TABLES: dict = {}
@@ -172,10 +174,7 @@ def encode_batch(codec: ChunkCodec, max_nnz: int, pieces: list[Piece]) -> tuple[
     else:
         right, totals = _superposed(codec, original, lengths, starts)
         vectors = [thin(t, max_nnz) if p.whole else t for p, t in zip(pieces, totals)]
-    blake2b = hashlib.blake2b
-    digests = np.frombuffer(b''.join([blake2b(view[i: i + size], digest_size=DIGEST_SIZE).digest()
-                                      for view in map(memoryview, datas) for i in range(0, len(view), size)]),
-                            dtype=np.uint8).reshape(-1, DIGEST_SIZE)      # corrections.digest, for a whole unit
+    digests = chunk_digests(datas, size)
     out, at = [], 0
     for k, (piece, data) in enumerate(zip(pieces, datas)):
         a, b = int(starts[k]), int(starts[k + 1])
@@ -183,6 +182,14 @@ def encode_batch(codec: ChunkCodec, max_nnz: int, pieces: list[Piece]) -> tuple[
                                int(right[a:b].sum()), _sha256(piece, data), vectors[k]))
         at += len(data)
     return out, compress(b''.join(datas))
+
+
+def chunk_digests(datas: list[bytes], size: int) -> np.ndarray:
+    """`corrections.digest` of every chunk of every piece, (n, 16) uint8, in one pass."""
+    blake2b = hashlib.blake2b
+    return np.frombuffer(b''.join([blake2b(view[i: i + size], digest_size=DIGEST_SIZE).digest()
+                                   for view in map(memoryview, datas) for i in range(0, len(view), size)]),
+                         dtype=np.uint8).reshape(-1, DIGEST_SIZE)
 
 
 def _vector(codec: ChunkCodec, piece: Piece, rows: np.ndarray, last: int, max_nnz: int):
