@@ -92,3 +92,15 @@ def test_invalid_parameters_are_clear_errors(kwargs):
 def test_decode_rejects_wrong_shapes():
     with pytest.raises(ValueError, match='shape'):
         CODEC.decode(np.zeros((1, 2, 3), dtype=np.uint64))
+
+
+@pytest.mark.parametrize('codec', [ChunkCodec(), ChunkCodec(dim=1024, chunk_size=128),
+                                   ChunkCodec(dim=1000, chunk_size=100), ChunkCodec(chunk_size=2500)])
+def test_packed_rows_made_in_the_packed_domain_equal_the_packed_planes(codec):
+    rng = np.random.default_rng(codec.chunk_size)
+    n = 40
+    lengths = np.full(n, codec.chunk_size)
+    lengths[::3] = rng.integers(1, codec.chunk_size, len(lengths[::3]))
+    chunks = rng.integers(0, 256, (n, codec.chunk_size), dtype=np.uint8)
+    chunks[np.arange(codec.chunk_size)[None, :] >= lengths[:, None]] = 0
+    assert np.array_equal(codec.encode_rows(chunks, lengths), codec.pack(*codec.encode_chunks(chunks, lengths)))

@@ -38,6 +38,7 @@ CODEC_VERSION = 1
 DEFAULT_DIM = 10_000
 DEFAULT_CHUNK = 1250
 MAX_OVERLAP = 8
+ROWS_IN_CACHE = 256         # rows unpacked and gathered at once by `encode_rows` (2.5 MB of bits at the defaults)
 _SEED_PREFIX = b'embeddenator-fs/codec/v'
 
 
@@ -160,9 +161,42 @@ class ChunkCodec:
         out[:, 1, : self.words] = np.packbits(neg, axis=1, bitorder='little').view('<u8')
         return out
 
+    def encode_rows(self, chunks: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Packed rows (n, 2, H) uint64 of zero-padded chunks with their true lengths: `pack(*encode_chunks(...))`,
+        made in the packed domain when the codec is exact (the -1 plane is the +1 plane's complement on the slots
+        a chunk uses), about three times as fast."""
+        if self.overlap > 1:
+            return self.pack(*self.encode_chunks(chunks, lengths))
+        n, size = chunks.shape
+        out = np.zeros((n, 2, self.half), dtype='<u8')
+        gather, used = self._table('gathers')[0], self._used_words(size)
+        bits = np.zeros((min(n, ROWS_IN_CACHE), 8 * size + 1), dtype=np.uint8)   # last column: the zero of unused dims
+        for k in range(0, n, ROWS_IN_CACHE):    # a few MB at a time: 4-5x faster than one pass over thousands of rows
+            m = min(ROWS_IN_CACHE, n - k)
+            bits[:m, :-1] = np.unpackbits(chunks[k:k + m], axis=1)
+            plus = np.packbits(np.take(bits[:m], gather, axis=1), axis=1, bitorder='little').view('<u8')
+            out[k:k + m, 0, : self.words] = plus
+            out[k:k + m, 1, : self.words] = ~plus & used
+        for i in np.flatnonzero(lengths < size):                     # short chunks: only the slots they fill
+            out[i, 1, : self.words] &= self._used_words(int(lengths[i]))
+        return out
+
+    def _used_words(self, length: int) -> np.ndarray:
+        """The packed mask of the dimensions the first `length` bytes of a chunk fill (cached per length)."""
+        key = ('used_words', length)
+        if key not in self._tables:
+            used = np.zeros(self.words * 64, dtype=np.uint8)
+            used[self._table('slots')[: 8 * length]] = 1
+            self._tables[key] = np.packbits(used, bitorder='little').view('<u8')
+        return self._tables[key]
+
     def encode(self, data) -> np.ndarray:
         """Packed chunk vectors (n, 2, H) uint64 of `data`, n = ceil(len / chunk_size)."""
-        return self.pack(*self.encode_planes(data))
+        chunks, tail = self.chunk_matrix(data)
+        lengths = np.full(len(chunks), self.chunk_size)
+        if len(chunks):
+            lengths[-1] = tail
+        return self.encode_rows(chunks, lengths)
 
     def decode(self, rows: np.ndarray) -> np.ndarray:
         """Chunk bytes (n, chunk_size) uint8 from packed rows: a bit is 1 where its slot holds +1.

@@ -262,7 +262,7 @@ class DerivedRows:
         if ids.ndim == 0:
             return self[ids[None]][0]
         lengths = self.store.lengths[ids] if ids.size else np.zeros(0, np.int64)
-        return self.codec.pack(*self.codec.encode_chunks(self.store.rows(ids), lengths))
+        return self.codec.encode_rows(self.store.rows(ids), lengths)
 
     def _slice(self, start: int, stop: int, step: int) -> np.ndarray:
         key = (start, stop, step)
