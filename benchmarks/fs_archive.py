@@ -172,11 +172,12 @@ def _label(func) -> str:
 
 
 def _charge(stats: pstats.Stats, func, seconds: float, out: dict, depth: int = 0) -> None:
-    """Add `seconds` of `func` to its category; a built-in or numpy helper no pattern names passes them up to its
-    callers (split by the cumulative time under each), our own unnamed code is 'python (other)'."""
+    """Add `seconds` of `func` to its category; a built-in, a numpy helper or a comprehension no pattern names
+    passes them up to its callers (split by the cumulative time under each), our own unnamed code is
+    'python (other)'."""
     cat = _category(_label(func))
     callers = stats.stats[func][4]
-    helper = func[0] == '~' or f'{os.sep}numpy{os.sep}' in func[0]
+    helper = func[0] == '~' or f'{os.sep}numpy{os.sep}' in func[0] or func[2].startswith('<')   # <listcomp> ...
     if cat is None and helper and callers and depth < 8:
         known = {c: v[3] for c, v in callers.items() if c in stats.stats}      # time under each caller
         total = sum(known.values())

@@ -21,15 +21,18 @@ def test_builtins_are_charged_by_name_or_through_numpy_helpers_to_the_code_that_
     sha = ('~', 0, '<built-in method _hashlib.openssl_sha256>')
     pwrite = ('~', 0, '<built-in method posix.pwrite>')
     mine = ('/src/embeddenator/fs/ingest.py', 5, 'assemble')
+    digests = ('/src/embeddenator/fs/worker.py', 70, 'chunk_digests')
+    listcomp = ('/src/embeddenator/fs/worker.py', 72, '<listcomp>')
     stats = FakeStats({
         encode: (1, 1, 0.5, 4.0, {}), decode: (1, 1, 0.25, 2.0, {}), mine: (1, 1, 0.125, 0.125, {}),
         wrap: (2, 2, 0.0, 4.5, {encode: (1, 1, 0.0, 3.0), decode: (1, 1, 0.0, 1.5)}),
         take: (2, 2, 3.0, 3.0, {wrap: (2, 2, 3.0, 3.0)}),
         sha: (1, 1, 1.0, 1.0, {mine: (1, 1, 1.0, 1.0)}),
         pwrite: (1, 1, 0.5, 0.5, {mine: (1, 1, 0.5, 0.5)}),
+        digests: (1, 1, 0.0, 0.25, {}), listcomp: (1, 1, 0.25, 0.25, {digests: (1, 1, 0.25, 0.25)}),
     })
     out = fs_archive.breakdown(stats)
-    assert out['hashing']['seconds'] == 1.0 and out['writing']['seconds'] == 0.5
+    assert out['hashing']['seconds'] == 1.25 and out['writing']['seconds'] == 0.5   # the comprehension's too
     assert out['python (other)']['seconds'] == 0.125
     # take's 3 s pass through the wrapper to its callers, split by the time under each (3.0 : 1.5)
     assert out['encoding']['seconds'] == pytest.approx(0.5 + 2.0, abs=0.002)
