@@ -228,3 +228,16 @@ def test_a_version_one_engram_file_still_loads_and_extracts(tmp_path, legacy_arr
     write_arrays(tmp_path / 'v1.engram', arrays, schema='embeddenator-fs/engram/v1', extra=meta)
     fs.extract(fs.load(tmp_path / 'v1.engram'), tmp_path / 'out')
     assert (tmp_path / 'out' / 'f').read_bytes() == b'x'
+
+
+@pytest.mark.parametrize('damage', ['row_frames', 'frame_offsets', 'row_lengths'])
+def test_a_crafted_row_table_that_points_outside_the_frames_is_a_format_error(tmp_path, damage):
+    from embeddenator.fs.engram import to_arrays
+    from embeddenator.fs.journal import checks
+    from embeddenator.io import write_arrays
+    arrays, meta, _ = to_arrays(fs.ingest(_one_file(tmp_path), workers=1))
+    arrays[damage] = (np.array(arrays[damage]) + 7) if damage != 'row_lengths' else np.zeros_like(arrays[damage])
+    meta['checks'] = checks(arrays)                     # its checksums match: only the row table is wrong
+    write_arrays(tmp_path / 'odd.engram', arrays, schema=fs.SCHEMA, extra=meta)
+    with pytest.raises(FormatError, match='not a valid engram'):
+        fs.load(tmp_path / 'odd.engram')

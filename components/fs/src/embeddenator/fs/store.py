@@ -148,9 +148,20 @@ class Part:
 
     @classmethod
     def of(cls, arrays: dict) -> 'Part':
-        return cls(arrays['frames'], np.asarray(arrays['frame_offsets'], np.int64),
+        """The part held by a segment's arrays; ValueError (a FormatError on load) when they do not fit together."""
+        part = cls(arrays['frames'], np.asarray(arrays['frame_offsets'], np.int64),
                    np.asarray(arrays['row_frames'], np.int64), np.asarray(arrays['row_starts'], np.int64),
                    np.asarray(arrays['row_lengths'], np.int64))
+        offsets, frames = part.frame_offsets, part.row_frames
+        if (offsets.ndim != 1 or not offsets.size or offsets[0] != 0 or (np.diff(offsets) < 0).any()
+                or offsets[-1] != part.frames.shape[0]):
+            raise ValueError('frame_offsets do not cut the frames array from its start to its end')
+        if not len(frames) == len(part.row_starts) == len(part.lengths):
+            raise ValueError('row_frames, row_starts and row_lengths differ in length')
+        if len(frames) and (frames.min() < 0 or frames.max() >= offsets.size - 1 or part.row_starts.min() < 0
+                            or part.lengths.min() < 1):
+            raise ValueError('a row points outside the frames')
+        return part
 
 
 class ChunkStore:
