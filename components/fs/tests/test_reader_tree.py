@@ -120,3 +120,16 @@ def test_an_engram_without_owners_shows_the_mounting_user(stored):
         got = tree.stat(tree.lookup(path))
         assert (got['st_uid'], got['st_gid']) == (os.getuid(), os.getgid())
     assert stat.S_IMODE(tree.stat(tree.lookup(b''))['st_mode']) == 0o755
+
+
+def test_a_damaged_frame_is_an_integrity_error_naming_the_file(stored):
+    _, engram = stored
+    part = engram.store.parts[0]
+    frames = np.array(part.frames)
+    frames[int(part.frame_offsets[-1]) // 2] ^= 0x10                 # inside some frame's compressed bytes
+    part.frames = frames
+    engram.store.cache.clear()
+    reader, big = ChunkReader(engram), entry(engram, b'big.bin')
+    with pytest.raises(IntegrityError, match='big.bin: .*frame .* is damaged'):
+        for offset in range(0, big.size, 1 << 20):
+            reader.read(big, offset, 1 << 20)

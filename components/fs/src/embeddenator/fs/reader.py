@@ -84,8 +84,11 @@ class ChunkReader:
         missing = sorted({row for row in rows if row not in found})
         if missing:
             length_of = dict(zip(rows, lengths))
-            decoded = engram.chunk_rows(missing) if engram.store is not None else \
-                engram.codec.decode(np.asarray(engram.codebook[missing]))
+            try:
+                decoded = engram.chunk_rows(missing) if engram.store is not None else \
+                    engram.codec.decode(np.asarray(engram.codebook[missing]))
+            except IntegrityError as err:                   # a damaged frame: say whose read it was
+                raise IntegrityError(f'{os.fsdecode(entry.path)}: {err}') from None
             engram.note_read(len(missing) * 16 * engram.codec.half)
             for row, raw in zip(missing, decoded):
                 found[row] = self._checked(entry, row, raw[:length_of[row]])
