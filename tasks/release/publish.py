@@ -302,8 +302,9 @@ def task_publish(dry_run=False, plan=False):
         'teardown': [render_dashboard],   # doit runs it when the run ends, also after a gate or a publish failed
     }
     yield {
-        # after the gates and the builds, before the first upload: doit runs a group's subtasks in the order they
-        # are yielded. No publish:<name> depends on it: `doit publish:vsa` must not build every package
+        # after the gates and the builds, before the first upload. Every publish:<name> depends on it: doit does
+        # not run a group's subtasks strictly in the order they are yielded (one whose dependencies are ready
+        # first goes first), so only a dependency makes it come first. `doit publish:vsa` builds every package too
         'name': 'plan',
         'doc': 'print the publish plan (reports/publishing/plan.md) once the packages are built',
         **plan_task(targets=False, file_dep=[str(f) for c in ws.components.values()
@@ -320,7 +321,7 @@ def task_publish(dry_run=False, plan=False):
             'file_dep': [str(report_path(name).with_suffix('.json')), str(sdist_path(comp))],
             'targets': [str(out / 'components' / f'{name}.json'), str(sbom.sbom_path(sdist_path(comp)))],
             'uptodate': [False],   # the index and the tags decide what is left to do, not doit's state
-            'task_dep': ['publish:preflight', *gates, *(f'{task}:{name}' for task in docs),
+            'task_dep': ['publish:preflight', *gates, 'publish:plan', *(f'{task}:{name}' for task in docs),
                          *(f'publish:{dep}' for dep in comp.deps)],
             'clean': [clean_targets, (remove_sboms, [name, dry_run])],
         }
