@@ -41,7 +41,8 @@ def test_builtins_are_charged_by_name_or_through_numpy_helpers_to_the_code_that_
     assert list(out)[0] in ('encoding', 'decode-verify')             # the largest first: what bounds the run
 
 
-@pytest.mark.skipif(not (shutil.which('tar') and shutil.which('zstd')), reason='needs tar and zstd')
+@pytest.mark.skipif(not (shutil.which('tar') and shutil.which('zstd')),
+                    reason='needs tar and zstd (.ci/run installs zstd)')
 def test_a_tiny_tree_is_measured_against_tar_zstd_and_checked(tmp_path):
     src = tmp_path / 'src'
     (src / 'sub').mkdir(parents=True)
