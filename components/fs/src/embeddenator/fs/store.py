@@ -64,6 +64,7 @@ class FrameWriter:
         self.size = 0
 
     def put(self, number: int, frame: bytes) -> None:
+        """Keep `frame` as frame `number` (appended to the temporary file when there is one)."""
         if self.file is None:
             self.parts[number] = frame
             return
@@ -90,6 +91,7 @@ class FrameWriter:
         return Streamed('|u1', (int(offsets[-1]),), blocks), offsets
 
     def close(self) -> None:
+        """Drop the temporary file (its space is freed: it never had a name)."""
         if self.file is not None:
             self.file.close()
 
@@ -116,6 +118,7 @@ class Packer:
         return self.number, self.size - len(data)
 
     def flush(self) -> None:
+        """Compress what is buffered into the next frame, if anything is."""
         if self.buffer:
             self.writer.put(self.number, compress(b''.join(self.buffer)))
             self.number, self.buffer, self.size = self.number + 1, [], 0
