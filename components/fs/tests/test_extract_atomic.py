@@ -90,6 +90,13 @@ SLOW_INGEST = textwrap.dedent('''
 ''')
 
 
+def _as_from_a_terminal() -> None:
+    """Run the child with SIGINT's default action, as a shell in a terminal starts it. A test runner started in the
+    background by a non-interactive shell (or under nohup) ignores SIGINT, and its children inherit that: Python then
+    installs no KeyboardInterrupt handler and the Ctrl-C these tests send would do nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt_when(proc, ready, sig=signal.SIGINT, timeout=60):
     """Wait until `ready()` holds, then signal the process group (as a terminal's Ctrl-C does)."""
     deadline = time.monotonic() + timeout
@@ -110,7 +117,7 @@ def test_ctrl_c_stops_extract_with_130_no_traceback_and_no_staging_folder(tmp_pa
     out = tmp_path / 'out'
     proc = subprocess.Popen([sys.executable, '-c', SLOW_EXTRACT, 'extract', str(tmp_path / 't.engram'), '-o',
                              str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_as_from_a_terminal)
     _, err = _interrupt_when(proc, lambda: _staged(out))
     assert proc.returncode == 130, err
     assert 'Traceback' not in err and 'interrupted' in err
@@ -122,7 +129,7 @@ def test_ctrl_c_stops_ingest_with_130_and_no_traceback_from_any_worker(tmp_path)
     target = tmp_path / 't.engram'
     proc = subprocess.Popen([sys.executable, '-c', SLOW_INGEST, 'ingest', str(src), '-o', str(target),
                              '--workers', '2'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_as_from_a_terminal)
     time.sleep(1.5)
     _, err = _interrupt_when(proc, lambda: True)
     assert proc.returncode == 130, err
