@@ -62,6 +62,12 @@ def operations(vsa):
     for words in (0, 1, 3, 4, 5, 7, 8, 9, 157):
         data = np.arange(words, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         yield f'popcount[{words}]', lambda d=data: vsa.popcount(d)
+    for width, length in ((1, 0), (1, 7), (8, 1), (8, 2043), (1250, 1250), (1250, 2600), (1250, 22_001)):
+        data = (np.arange(length, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) >> np.uint64(56)).astype(np.uint8)
+        sums = vsa.bit_sums(data, width)
+        rank = np.random.default_rng(width).permutation(sums.size).astype(np.int64)
+        yield f'bit_sums[{width},{length}]', lambda d=data, w=width: vsa.bit_sums(d, w)
+        yield f'keep_largest[{width},{length}]', lambda s=sums, r=rank: vsa.keep_largest(s, 200, r)
     for dim in DIMS:
         nnz = min(vsa.DEFAULT_NNZ, (dim // 4) * 2)
         vectors = [vsa.random(dim, nnz, seed=s) for s in range(4)]

@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from cython.parallel cimport prange, threadid
-from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc
 
 from kernels cimport *
@@ -120,6 +120,7 @@ include "threads.pxi"
 include "matrix.pxi"
 include "ops.pxi"
 include "postings.pxi"
+include "bits.pxi"
 
 # wraparound is off for the whole module (see the manifest), so no negative indexing here either.
 _PATH_WARNINGS = _select_path(os.environ)

@@ -1,6 +1,7 @@
 # Every C declaration the kernels use, in one place. Widths: indices are int64_t (numpy's intp on 64-bit
-# platforms), bitplanes uint64_t words, bundle counters int32_t (enough for 2^31 - 1 bundled vectors).
-from libc.stdint cimport int32_t, int64_t, uint64_t
+# platforms), bitplanes uint64_t words, bundle counters int32_t (enough for 2^31 - 1 bundled vectors), raw bytes
+# uint8_t.
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
 cdef extern from "simd.h" nogil:
     # SAFETY: pure CPUID/XGETBV queries; XGETBV runs only after CPUID reports OSXSAVE.
@@ -76,6 +77,16 @@ cdef extern from "superpose.h" nogil:
     # below 2^31; acc holds 64 * nw int32 sums.
     void krn_superpose(int path, const uint64_t *rows, size_t n, size_t stride, size_t nw, const int32_t *w,
                        int32_t *acc)
+
+cdef extern from "bits.h" nogil:
+    # SAFETY: data holds n readable bytes (NULL only when n == 0), width >= 1, acc holds width words and out
+    # 8 * width int32 sums, none aliasing another; ceil(n / width) < 2^31.
+    void krn_bit_sums(const uint8_t *data, size_t n, size_t width, uint64_t *acc, int32_t *out)
+    # SAFETY: sums and rank hold m values, seen m bytes, out min(k, m) int64, none aliasing another; the ranks
+    # used as indices are bounds-checked.
+    int64_t KRN_BAD_RANK
+    int64_t krn_keep_largest(const int32_t *sums, size_t m, const int64_t *rank, size_t k, uint8_t *seen,
+                             int64_t *out)
 
 cdef extern from "postings.h" nogil:
     # SAFETY: pos holds n values.

@@ -3,15 +3,16 @@
 Three representations of a vector in {-1, 0, +1}^dim with one meaning (`SparseVec`, `PackedVec`,
 `BlockSparseVec`), a packed codebook with exact top-k (`PackedMatrix`), its inverted index for sparse queries
 (`PostingLists`, fed by `sparse_rows`; `pack_rows` appends rows to a codebook buffer), and the operations both as
-methods (`a.bind(b)`) and as functions (`bind(a, b)`).
+methods (`a.bind(b)`) and as functions (`bind(a, b)`); `bit_sums` bundles the bits of a byte string's
+pieces and `keep_largest` thins such sums.
 """
 import warnings as _warnings
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from embeddenator.vsa._kernels import (
     DEFAULT_DIM, DEFAULT_NNZ, BlockSparseVec, PackedMatrix, PackedVec, PostingLists, SparseVec, aligned_words,
-    available_paths, bind, bundle, bundle_many, cosine, dot, get_num_threads, inverse_permute, pack_rows, permute,
-    popcount, random, row_layout, set_num_threads, simd_path, sparse_rows, thin, _PATH_WARNINGS,
+    available_paths, bind, bit_sums, bundle, bundle_many, cosine, dot, get_num_threads, inverse_permute, keep_largest,
+    pack_rows, permute, popcount, random, row_layout, set_num_threads, simd_path, sparse_rows, thin, _PATH_WARNINGS,
 )
 
 from embeddenator import obs as _obs
@@ -37,6 +38,7 @@ __all__ = [
     'SparseVec', 'PackedVec', 'BlockSparseVec', 'PackedMatrix', 'PostingLists', 'sparse_rows', 'pack_rows',
     'bundle', 'bundle_many', 'bind', 'permute', 'inverse_permute', 'dot', 'cosine', 'random', 'thin',
     'simd_path', 'available_paths', 'DEFAULT_DIM', 'DEFAULT_NNZ',
-    'popcount', 'row_layout', 'aligned_words', 'set_num_threads', 'get_num_threads', 'report_simd_path',
+    'popcount', 'bit_sums', 'keep_largest', 'row_layout', 'aligned_words', 'set_num_threads', 'get_num_threads',
+    'report_simd_path',
     '__version__',
 ]
