@@ -42,9 +42,9 @@ def test_hits_serialise_without_unused_fields(engram):
 
 @pytest.mark.parametrize('sizes', [[1], [20], [25], [26], [1250], [600], [1250, 1250], [1250, 3], [1250] * 5 + [999]])
 def test_file_vectors_made_from_bit_counts_equal_the_bundle_of_encoded_chunks(sizes):
-    """Ingest sums bits instead of encoding chunks (`worker.bit_totals`) and thins without spreading them
-    (`worker.thin_bits`; `worker.thin_one` for a file of one chunk): the vector must be exactly the thinned bundle
-    of the codec's chunk vectors."""
+    """Ingest sums bits instead of encoding chunks (`vsa.bit_sums` of the file's bytes) and thins without spreading
+    them (`worker.thin_bits`; `worker.thin_one` for a file of one chunk): the vector must be exactly the thinned
+    bundle of the codec's chunk vectors."""
     from embeddenator.fs import worker
     from embeddenator.fs.hierarchy import thin
     codec = fs.ChunkCodec()
@@ -57,7 +57,7 @@ def test_file_vectors_made_from_bit_counts_equal_the_bundle_of_encoded_chunks(si
     pos, neg = codec.encode_planes(data)
     bundle = (pos.view(np.int8) - neg.view(np.int8)).sum(axis=0, dtype=np.int32)[: codec.dim]
     rows, last = codec.chunk_matrix(data)
-    trits = worker.bit_totals(codec, np.unpackbits(rows, axis=1), last)
+    trits = worker._vector(codec, worker.Piece(0, '', 0, len(data), False), rows, last, 200)[codec._table('slots')]
     assert np.array_equal(worker.spread(codec, trits), bundle)
     for max_nnz in (200, 13):
         want = thin(bundle, max_nnz)

@@ -3,8 +3,9 @@
 Pure and self-contained so it runs the same inline, in a thread or in a worker process. The unit's bytes go back
 as one zstd frame (the engram stores content, see `store`); only the file vector needs the codec, and with the
 exact codec (one bit per trit, disjoint supports) the sum of a file's chunk vectors is a count of set bits per
-position, placed at the codec's slots (`bit_totals`), so no chunk is encoded. A superposed codec (several bits
-per trit) is encoded and decoded back, for its file vectors and to count the bytes its decode gets right.
+position, placed at the codec's slots (`vsa.bit_sums`, compiled), so no chunk is encoded. A superposed codec
+(several bits per trit) is encoded and decoded back, for its file vectors and to count the bytes its decode gets
+right.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from embeddenator.fs.corrections import DIGEST_SIZE
 from embeddenator.fs.errors import FsError
 from embeddenator.fs.hierarchy import Sparse, _tie_rank, thin
 from embeddenator.fs.store import compress
+from embeddenator.vsa import bit_sums, keep_largest
 
 
 @dataclass(frozen=True)
@@ -61,22 +63,9 @@ def read_piece(piece: Piece) -> bytes:
     return data
 
 
-def bit_totals(codec: ChunkCodec, bits: np.ndarray, last: int) -> np.ndarray:
-    """The int32 sums (8 L,) of the chunk vectors of one piece (exact codec) at the slots of its bits, from its
-    chunks' unpacked bits (n, 8 L): at bit 8 i + j, the chunks whose byte i has bit j set count +1 and those where it
-    is clear count -1; bytes past the end of the piece (its last chunk is `last` bytes long, the others whole)
-    count nothing. Bit t is dimension ``slots[t]`` of the vector (`spread`)."""
-    if len(bits) < 1 << 14:                 # small counts: int16 halves the memory every later pass reads
-        ones = bits[0].astype(np.int16) if len(bits) == 1 else bits.sum(axis=0, dtype=np.int16)
-    else:
-        ones = bits.sum(axis=0, dtype=np.int32)
-    trits = 2 * ones - ones.dtype.type(len(bits))
-    trits[8 * last:] += 1                   # the last chunk's missing bytes: neither +1 nor -1
-    return trits
-
-
 def spread(codec: ChunkCodec, trits: np.ndarray) -> np.ndarray:
-    """Sums over bits (see `bit_totals`) as the int32 vector (dim,) they are."""
+    """Sums over bits (`vsa.bit_sums` of a piece's bytes) as the int32 vector (dim,) they are: bit t is dimension
+    ``slots[t]``."""
     out = np.zeros(codec.dim, dtype=np.int32)
     out[codec._table('slots')] = trits
     return out
@@ -99,18 +88,9 @@ def thin_one(codec: ChunkCodec, row: np.ndarray, length: int, max_nnz: int) -> S
 
 def thin_bits(codec: ChunkCodec, trits: np.ndarray, max_nnz: int) -> Sparse:
     """`hierarchy.thin(spread(codec, trits), max_nnz)` without spreading: the `max_nnz` largest magnitudes, ties by
-    the same seeded order of dimensions. Magnitudes are small counts, so the cut is found by counting them: every
-    bit above the cut's magnitude, then those at it in the seeded order."""
-    slots, size = codec._table('slots'), np.abs(trits)
-    counts = np.bincount(size)
-    above = np.cumsum(counts[::-1])[::-1]               # above[m]: bits of magnitude m or more
-    if counts.size < 2 or above[1] <= max_nnz:
-        chosen = np.flatnonzero(size)
-    else:
-        cut = int(np.flatnonzero(above > max_nnz)[-1])   # the magnitude where max_nnz falls
-        top = np.flatnonzero(size > cut)
-        chosen = np.concatenate([top, _first_in_order(codec, size == cut, max_nnz - top.size)])
-    idx = slots[chosen]
+    the same seeded order of dimensions (`vsa.keep_largest`, compiled passes over the int32 sums)."""
+    chosen = keep_largest(np.ascontiguousarray(trits, dtype=np.int32), max_nnz, _bit_place(codec))
+    idx = codec._table('slots')[chosen]
     by_dim = np.argsort(idx)
     return Sparse(idx[by_dim].astype(np.int32), np.sign(trits[chosen[by_dim]]).astype(np.int8))
 
@@ -135,6 +115,16 @@ def _bit_rank(codec: ChunkCodec) -> np.ndarray:
     key = ('rank', codec.dim, codec.chunk_size)
     if key not in _BIT_TABLES:
         _BIT_TABLES[key] = _tie_rank(codec.dim)[codec._table('slots')].astype(np.int64)
+    return _BIT_TABLES[key]
+
+
+def _bit_place(codec: ChunkCodec) -> np.ndarray:
+    """Each bit's place in `_bit_order` (a permutation of the bits' numbers: the tie rank `vsa.keep_largest` takes)."""
+    key = ('place', codec.dim, codec.chunk_size)
+    if key not in _BIT_TABLES:
+        place = np.empty(8 * codec.chunk_size, dtype=np.int64)
+        place[_bit_order(codec)] = np.arange(place.size)
+        _BIT_TABLES[key] = place
     return _BIT_TABLES[key]
 
 
@@ -196,7 +186,7 @@ def _vector(codec: ChunkCodec, piece: Piece, rows: np.ndarray, last: int, max_nn
     """A whole piece's thinned file vector, or a slice's int32 sum of chunk vectors (exact codec)."""
     if piece.whole and len(rows) == 1:
         return thin_one(codec, rows[0], last, max_nnz)
-    trits = bit_totals(codec, np.unpackbits(rows, axis=1), last)
+    trits = bit_sums(rows.reshape(-1)[: (len(rows) - 1) * codec.chunk_size + last], codec.chunk_size)
     return thin_bits(codec, trits, max_nnz) if piece.whole else spread(codec, trits)
 
 
@@ -210,7 +200,7 @@ def prepare(codec: ChunkCodec) -> None:
     """Build the codec's and the thinning's tables once, before worker processes are forked (they inherit them)."""
     codec._table('slots')
     if codec.overlap == 1:
-        _bit_order(codec)
+        _bit_place(codec)
 
 
 def file_sha256(path: str, size: int | None = None, extents: list[tuple[int, int]] | None = None,
