@@ -94,7 +94,7 @@ def release_paths(paths: list[str]) -> list[str]:
     """The paths that go into a component's archives: under its declared paths, except its CHANGELOG.md.
 
     Tasks of the run itself write tracked files outside them (a changelog that loses its draft mark once tagged, a
-    benchmark baseline for a new machine); those cannot make the archives differ from the tagged commit.
+    benchmark baseline stored by `doit bench_baseline`); those cannot make the archives differ from the tagged commit.
     """
     ws = workspace()
     owned = [p.rstrip('/') + '/' for c in ws.components.values() for p in c.paths]
