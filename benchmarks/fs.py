@@ -223,10 +223,13 @@ def main(argv=None) -> int:
                         help='also measure peak RSS on a generated mixed tree of about N MB (0: skip)')
     parser.add_argument('--archive-tree', type=Path, action='append', metavar='DIR',
                         help='a folder for the archive comparison (repeatable; default: system files)')
+    parser.add_argument('--archive-scratch', type=Path, metavar='DIR',
+                        help='where the archive comparison writes (default: the temporary folder; /dev/shm leaves '
+                        'the disk out)')
     parser.add_argument('--archive-only', action='store_true',
                         help='run only the archive comparison and update its section of reports/bench/fs.json')
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix='fs-bench-') as scratch:
+    with tempfile.TemporaryDirectory(prefix='fs-bench-', dir=args.archive_scratch) as scratch:
         archive = fs_archive.measure(Path(scratch), args.archive_tree, args.workers)
     print('\n'.join(f'fs benchmark: {line}' for line in fs_archive.summary(archive)), file=sys.stderr)
     if args.archive_only:
