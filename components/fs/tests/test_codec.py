@@ -94,13 +94,38 @@ def test_decode_rejects_wrong_shapes():
         CODEC.decode(np.zeros((1, 2, 3), dtype=np.uint64))
 
 
-@pytest.mark.parametrize('codec', [ChunkCodec(), ChunkCodec(dim=1024, chunk_size=128),
-                                   ChunkCodec(dim=1000, chunk_size=100), ChunkCodec(chunk_size=2500)])
-def test_packed_rows_made_in_the_packed_domain_equal_the_packed_planes(codec):
-    rng = np.random.default_rng(codec.chunk_size)
-    n = 40
+def random_chunks(codec: ChunkCodec, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """n random zero-padded chunks, every third one short, and their lengths."""
+    rng = np.random.default_rng(seed)
     lengths = np.full(n, codec.chunk_size)
     lengths[::3] = rng.integers(1, codec.chunk_size, len(lengths[::3]))
     chunks = rng.integers(0, 256, (n, codec.chunk_size), dtype=np.uint8)
     chunks[np.arange(codec.chunk_size)[None, :] >= lengths[:, None]] = 0
+    return chunks, lengths
+
+
+@pytest.mark.parametrize('codec', [ChunkCodec(), ChunkCodec(dim=1024, chunk_size=128),
+                                   ChunkCodec(dim=1000, chunk_size=100), ChunkCodec(chunk_size=2500)])
+def test_packed_rows_made_in_the_packed_domain_equal_the_packed_planes(codec):
+    chunks, lengths = random_chunks(codec, 40, seed=codec.chunk_size)
     assert np.array_equal(codec.encode_rows(chunks, lengths), codec.pack(*codec.encode_chunks(chunks, lengths)))
+
+
+@pytest.mark.parametrize('codec', [ChunkCodec(), ChunkCodec(dim=1024, chunk_size=128),
+                                   ChunkCodec(dim=1000, chunk_size=100), ChunkCodec(dim=1001, chunk_size=125)])
+def test_plain_rows_score_as_the_codec_rows_do(codec):
+    chunks, lengths = random_chunks(codec, 30, seed=codec.dim)
+    chunks[5] = chunks[4]                                    # equal and near-equal chunks score high
+    chunks[6, : codec.chunk_size // 2] = chunks[7, : codec.chunk_size // 2]
+    chunks[np.arange(codec.chunk_size)[None, :] >= lengths[:, None]] = 0
+    coded, plain = codec.to_dense(codec.encode_rows(chunks, lengths)), codec.to_dense(codec.plain_rows(chunks, lengths))
+    reference = coded.astype(np.int64) @ coded.T.astype(np.int64)
+    assert np.array_equal(plain.astype(np.int64) @ plain.T.astype(np.int64), reference)
+    assert np.array_equal(np.abs(plain).sum(axis=1), 8 * lengths)      # +-1 on every bit the chunk has, 0 past it
+    words = codec.plain_rows(chunks, lengths)[:, :, codec.words:]
+    assert not words.any()                                   # the padding words of vsa's row layout stay zero
+
+
+def test_plain_rows_refuse_a_superposed_codec():
+    with pytest.raises(ValueError, match='exact codec'):
+        ChunkCodec(chunk_size=2500).plain_rows(np.zeros((1, 2500), np.uint8), np.array([2500]))

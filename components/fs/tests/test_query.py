@@ -64,3 +64,16 @@ def test_file_vectors_made_from_bit_counts_equal_the_bundle_of_encoded_chunks(si
         for got in [worker.thin_bits(codec, trits, max_nnz)] + \
                 [worker.thin_one(codec, rows[0], last, max_nnz)] * (len(rows) == 1):
             assert np.array_equal(got.idx, want.idx) and np.array_equal(got.sign, want.sign)
+
+
+def test_chunk_hits_through_plain_rows_equal_those_through_the_codec_rows(tree, tmp_path):
+    fs.ingest_to(tree, tmp_path / 't.engram', workers=1)
+    engram = fs.load(tmp_path / 't.engram')
+    from embeddenator.fs.query import rank_chunks, scanned_rows
+    from embeddenator.fs.store import DerivedRows
+    assert isinstance(engram.codebook, DerivedRows)
+    blob = (tree / 'a' / 'b' / 'blob.bin').read_bytes()
+    for data in (blob[1250:2500], blob[3000:3700], blob[:1], b'hello, world\n' * 300, bytes(range(256)) * 9):
+        book, rows = scanned_rows(engram, data)
+        assert book is not engram.codebook                       # the plain rows are what is scanned
+        assert fs.query(engram, data, k=8)['chunks'] == rank_chunks(engram, engram.codec.encode(data), 8)

@@ -181,6 +181,24 @@ class ChunkCodec:
             out[i, 1, : self.words] &= self._used_words(int(lengths[i]))
         return out
 
+    def plain_rows(self, chunks: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Packed rows (n, 2, H) that score exactly as `encode_rows` does against each other, made without its
+        seeded permutation: bit b of a chunk on dimension b, +1 where set, -1 where clear, 0 past its length.
+        `encode_rows` is this with one fixed permutation of the dimensions applied, and a dot product does not see
+        a permutation applied to both sides. About twenty times as fast: for scanning (query), not for storage.
+        Exact codec only (one bit per dimension)."""
+        if self.overlap > 1:
+            raise ValueError('plain rows need the exact codec (8 * chunk_size <= dim)')
+        n, size = chunks.shape
+        out = np.zeros((n, 2, self.half), dtype='<u8')
+        planes = out.view(np.uint8).reshape(n, 2, 8 * self.half)   # 8 H bytes per plane >= dim / 8 >= size
+        planes[:, 0, :size] = chunks
+        np.invert(chunks, out=planes[:, 1, :size])
+        short = np.flatnonzero(lengths < size)
+        if short.size:                                               # no -1 past a short chunk's end
+            planes[short, 1, :size] *= np.arange(size) < np.asarray(lengths)[short, None]
+        return out
+
     def _used_words(self, length: int) -> np.ndarray:
         """The packed mask of the dimensions the first `length` bytes of a chunk fill (cached per length)."""
         key = ('used_words', length)

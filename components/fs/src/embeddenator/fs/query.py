@@ -2,9 +2,11 @@
 
 The query bytes are encoded with the engram's own codec. Files are ranked through an `embeddenator.retrieval`
 Index over the stored file vectors (sparse, thinned bundles of chunks); chunks are ranked by the kernels' top-k
-over the codebook, block by block of rows (derived from the stored chunks for a v4 engram, a zero-copy
-`vsa.PackedMatrix` view of the memory-mapped rows for v1 to v3), best score per codebook row, ties by the smaller
-row. Similarity is positional: equal bytes at equal offsets within a chunk.
+over the codebook, block by block of rows, best score per codebook row, ties by the smaller row. For a v4 engram
+with the exact codec the rows are made from the stored chunks without the codec's permutation, and so is the
+query (`ChunkCodec.plain_rows`: the same scores, a twentieth of the work); earlier formats are scanned through a
+zero-copy `vsa.PackedMatrix` view of their memory-mapped rows. Similarity is positional: equal bytes at equal
+offsets within a chunk.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from embeddenator import vsa
 from embeddenator.fs.engram import Engram
 from embeddenator.fs.errors import FsError
 from embeddenator.fs.hierarchy import MAX_NNZ, Sparse, thin
+from embeddenator.fs.store import DerivedRows
 
 BLOCK_ROWS = 8192               # codebook rows searched at once (21 MB at D = 10,000)
 
@@ -66,23 +69,37 @@ def rank_files(engram: Engram, qvec: Sparse, k: int) -> list[Hit]:
     return [Hit(os.fsdecode(files[i].path), int(s)) for i, s in zip(ids, scores)]
 
 
-def rank_chunks(engram: Engram, rows: np.ndarray, k: int) -> list[Hit]:
+def scanned_rows(engram: Engram, data: bytes) -> tuple[object, np.ndarray]:
+    """(the codebook rows a chunk query scans, the query's chunks as rows like them): the plain rows of a v4
+    engram with the exact codec (same scores, no permutation to apply), else the codebook and the codec's rows."""
+    codec, book = engram.codec, engram.codebook
+    if isinstance(book, DerivedRows) and codec.overlap == 1:
+        chunks, tail = codec.chunk_matrix(data)
+        lengths = np.full(len(chunks), codec.chunk_size)
+        if len(chunks):
+            lengths[-1] = tail
+        return book.plain(), codec.plain_rows(chunks, lengths)
+    return book, codec.encode(data)
+
+
+def rank_chunks(engram: Engram, rows: np.ndarray, k: int, book=None) -> list[Hit]:
     """The k live codebook chunks scoring highest against any of the query's packed chunk `rows`, each reported
-    at its first use (file, chunk index, byte offset)."""
+    at its first use (file, chunk index, byte offset). `book` holds the rows scanned (default: the codebook)."""
+    book = engram.codebook if book is None else book
     dim, live = engram.codec.dim, np.unique(np.asarray(engram.chunk_ids))
     if not live.size or not len(rows):
         return []
     queries = vsa.PackedMatrix.from_buffer(dim, len(rows), np.ascontiguousarray(rows).reshape(-1), check=False)
     best: dict[int, int] = {}
-    for lo in range(0, len(engram.codebook), BLOCK_ROWS):
-        hi = min(lo + BLOCK_ROWS, len(engram.codebook))
+    for lo in range(0, len(book), BLOCK_ROWS):
+        hi = min(lo + BLOCK_ROWS, len(book))
         block = live[np.searchsorted(live, lo): np.searchsorted(live, hi)]
         if not block.size:
             continue
         if block.size == hi - lo:
-            words = np.ascontiguousarray(engram.codebook[lo:hi]).reshape(-1)
+            words = np.ascontiguousarray(book[lo:hi]).reshape(-1)
         else:                                   # dead rows (removed or replaced files) are not searched
-            words = np.ascontiguousarray(engram.codebook[block]).reshape(-1)
+            words = np.ascontiguousarray(book[block]).reshape(-1)
         book = vsa.PackedMatrix.from_buffer(dim, block.size, words, check=False)
         ids, scores = book.top_k_batch(queries, min(k, block.size))
         for row, score in zip(block[ids].reshape(-1).tolist(), scores.reshape(-1).tolist()):
@@ -122,5 +139,5 @@ def query(engram: Engram, what, k: int = 5) -> dict:
     data = _query_bytes(what)
     if not data:
         raise FsError('the query is empty: give at least one byte')
-    return {'files': rank_files(engram, file_vector(engram, data), k),
-            'chunks': rank_chunks(engram, engram.codec.encode(data), k)}
+    book, rows = scanned_rows(engram, data)
+    return {'files': rank_files(engram, file_vector(engram, data), k), 'chunks': rank_chunks(engram, rows, k, book)}

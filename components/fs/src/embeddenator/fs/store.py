@@ -254,17 +254,28 @@ class ChunkStore:
 class DerivedRows:
     """The codebook of a v4 engram, derived from the stored chunks on demand: `rows[ids]` encodes those chunks,
     `np.asarray(rows)` all of them; shaped (m, 2, H) like the packed codebook of earlier formats. Slices (what a
-    query scans, block by block) are kept in a small cache, so the next query does not encode them again."""
+    query scans, block by block) are kept in a small cache, so the next query does not encode them again. With
+    `plain`, the rows are `ChunkCodec.plain_rows`: they score the same and are far cheaper to make (see `plain`)."""
 
     BLOCK = 4096
     CACHE_BYTES = 256 << 20
 
-    def __init__(self, store: ChunkStore, codec):
+    def __init__(self, store: ChunkStore, codec, plain: bool = False):
         self.store, self.codec = store, codec
         self.shape = (len(store), 2, codec.half)
         self.dtype = np.dtype('<u8')
         self.cache: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
+        self.encode = codec.plain_rows if plain else codec.encode_rows
+        self._plain: DerivedRows | None = None
+
+    def plain(self) -> 'DerivedRows':
+        """The same chunks as rows without the codec's permutation (made once, with their own cache): what a
+        query scans, since every score is the same (exact codec only)."""
+        with self.lock:
+            if self._plain is None:
+                self._plain = DerivedRows(self.store, self.codec, plain=True)
+            return self._plain
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -276,7 +287,7 @@ class DerivedRows:
         if ids.ndim == 0:
             return self[ids[None]][0]
         lengths = self.store.lengths[ids] if ids.size else np.zeros(0, np.int64)
-        return self.codec.encode_rows(self.store.rows(ids), lengths)
+        return self.encode(self.store.rows(ids), lengths)
 
     def _slice(self, start: int, stop: int, step: int) -> np.ndarray:
         key = (start, stop, step)
