@@ -179,7 +179,8 @@ def main(argv=None) -> int:
         code = classify(err)
         if code is None:
             raise
-        message = str(err) if not isinstance(err, OSError) else f'{err.filename or ""}: {err.strerror}'
+        message = str(err) if not isinstance(err, OSError) else \
+            f'{err.filename}: {err.strerror}' if err.filename else (err.strerror or str(err))
         print(f'embeddenator {args.command}: {message}', file=sys.stderr)
         if args.json:
             emit({'error': message, 'kind': 'data' if code == DATA_ERROR else 'user'}, True, [])

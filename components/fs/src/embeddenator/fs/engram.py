@@ -20,7 +20,7 @@ import numpy as np
 from embeddenator.fs import journal
 from embeddenator.fs.codec import ChunkCodec
 from embeddenator.fs.corrections import KINDS as FIX_KINDS, Correction
-from embeddenator.fs.errors import FsError
+from embeddenator.fs.errors import FsError, cannot_write
 from embeddenator.fs.hierarchy import Sparse
 from embeddenator.fs.manifest import KINDS, SPECIAL, Entry, decode_path, encode_path
 from embeddenator.fs.store import ChunkStore, DerivedRows, FrameWriter, Packer, Part, chunk_lengths, row_arrays
@@ -239,8 +239,7 @@ def save(engram: Engram, path) -> None:
     try:
         write_arrays(path, arrays, schema=SCHEMA, extra=meta)
     except OSError as err:
-        raise FsError(f'{os.fspath(path)}: cannot write the engram ({err.strerror}); check the folder exists '
-                      'and is writable') from None
+        raise cannot_write(path, err) from None
     finally:
         if writer is not None:
             writer.close()

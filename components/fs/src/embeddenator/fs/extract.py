@@ -24,7 +24,7 @@ from embeddenator.fs.corrections import apply_correction, digest
 from embeddenator.fs.engram import Engram
 from embeddenator.fs.commit import commit, interrupts_held, remove_staging
 from embeddenator.fs.dirfd import DIR_FLAGS, open_dir
-from embeddenator.fs.errors import FsError, IntegrityError
+from embeddenator.fs.errors import NO_ROOM, FsError, IntegrityError
 from embeddenator.fs.manifest import Entry
 from embeddenator.fs.plan import check_entries, clashes, refuse_clashes
 from embeddenator.fs.stale import clear_staging
@@ -186,7 +186,8 @@ def extract(engram: Engram, out_dir, force: bool = False, progress: Callable[[in
             ok = True
         except OSError as err:
             where = os.fsdecode(os.path.join(root, os.fsencode(err.filename))) if err.filename else os.fsdecode(root)
-            raise FsError(f'{where}: cannot write ({err.strerror}); check the output folder') from None
+            hint = 'make room there and run again' if err.errno in NO_ROOM else 'check the output folder'
+            raise FsError(f'{where}: cannot write ({err.strerror}); nothing was extracted: {hint}') from None
         finally:
             if staging is not None:
                 remove_staging(root_fd, staging)

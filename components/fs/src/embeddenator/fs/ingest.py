@@ -195,7 +195,7 @@ def ingest(sources, skip_special: bool = False, **options) -> Engram:
 def open_frames(target) -> FrameWriter:
     """A frame writer with its temporary file beside `target`; FsError when its folder cannot be written."""
     try:
-        return FrameWriter(os.path.dirname(os.path.abspath(target)))
+        return FrameWriter(os.path.dirname(os.path.abspath(target)), target)
     except OSError as err:
         raise FsError(f'{os.fspath(target)}: cannot write the engram ({err.strerror}); check the folder exists and '
                       'is writable') from None

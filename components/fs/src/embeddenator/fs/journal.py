@@ -124,7 +124,8 @@ def walk(name: str, data, schema: str) -> list[Segment]:
 
 def append(path, end: int, arrays: dict, meta: dict, schema: str) -> int:
     """Write one segment at byte `end` of the engram at `path` (cutting off anything after it: a torn append),
-    then fsync; returns the new end. The segment counts only once all of it is on disk and matches its checksum."""
+    then fsync; returns the new end. The segment counts only once all of it is on disk and matches its checksum;
+    a write that fails (a full disk) or is interrupted cuts the file back to `end`."""
     entries, chunks = pack_arrays(arrays)
     meta = {**meta, 'schema': schema, 'arrays': entries}
     fd = os.open(path, os.O_RDWR)
@@ -132,15 +133,26 @@ def append(path, end: int, arrays: dict, meta: dict, schema: str) -> int:
         if os.fstat(fd).st_size > end:
             os.ftruncate(fd, end)
         at = end
-        for part in envelope_bytes(path, Kind.ARRAYS, chunks, meta):
-            view = memoryview(part).cast('B')
-            while view:
-                n = os.pwrite(fd, view, at)
-                at, view = at + n, view[n:]
-        os.fsync(fd)
+        try:
+            for part in envelope_bytes(path, Kind.ARRAYS, chunks, meta):
+                view = memoryview(part).cast('B')
+                while view:
+                    n = os.pwrite(fd, view, at)
+                    at, view = at + n, view[n:]
+            os.fsync(fd)
+        except BaseException:           # a full disk, Ctrl-C: the file as it was (a torn tail would only be ignored)
+            _cut_back(fd, end)
+            raise
     finally:
         os.close(fd)
     return at
+
+
+def _cut_back(fd: int, end: int) -> None:
+    try:
+        os.ftruncate(fd, end)
+    except OSError:
+        pass                            # the tail stays; load ignores it and the next append cuts it off
 
 
 @contextmanager

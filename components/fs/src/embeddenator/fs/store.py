@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embeddenator.fs.errors import IntegrityError
+from embeddenator.fs.errors import IntegrityError, cannot_write
 from embeddenator.io import Streamed
 
 LEVEL = 1                   # zstd level, as `zstd -1`: the content of a tree compresses about as its tar does
@@ -55,9 +55,11 @@ def chunk_lengths(entry, chunk_size: int) -> np.ndarray:
 
 class FrameWriter:
     """Frames as they come, numbered by their unit of work, in memory or (with a `folder`) in an unnamed temporary
-    file there; `arrays(used)` gives the used ones back in number order."""
+    file there; `arrays(used)` gives the used ones back in number order. A write that fails there (a full disk) is
+    an FsError naming `target`, the engram the frames are for."""
 
-    def __init__(self, folder=None):
+    def __init__(self, folder=None, target=None):
+        self.target = target if target is not None else folder
         self.file = tempfile.TemporaryFile(dir=folder) if folder is not None else None
         self.parts: dict[int, bytes] = {}
         self.where: dict[int, tuple[int, int]] = {}          # frame number -> (position, size) in the file
@@ -69,8 +71,11 @@ class FrameWriter:
             self.parts[number] = frame
             return
         view, at = memoryview(frame), self.size
-        while view:
-            view = view[os.write(self.file.fileno(), view):]
+        try:
+            while view:
+                view = view[os.write(self.file.fileno(), view):]
+        except OSError as err:
+            raise cannot_write(self.target, err) from None
         self.where[number], self.size = (at, len(frame)), self.size + len(frame)
 
     def arrays(self, used: np.ndarray) -> tuple:

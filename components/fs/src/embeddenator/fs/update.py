@@ -19,7 +19,7 @@ import numpy as np
 
 from embeddenator.fs import journal
 from embeddenator.fs.engram import SCHEMA, Engram, load, save, state_arrays
-from embeddenator.fs.errors import FsError
+from embeddenator.fs.errors import FsError, cannot_write
 from embeddenator.fs.generation import next_generation
 from embeddenator.fs.ingest import _run, assemble, open_frames, plan
 from embeddenator.fs.manifest import Entry
@@ -123,7 +123,7 @@ def _commit(target, old: Engram, entries: list[Entry], reuse: dict, workers: int
         try:
             journal.append(target, old.journal['end'], arrays, meta, SCHEMA)
         except OSError as err:
-            raise FsError(f'{os.fspath(target)}: cannot append to the engram ({err.strerror}); it is as it was')
+            raise cannot_write(target, err) from None
     return load(target), len({p.entry for u in units for p in u})
 
 
