@@ -179,3 +179,46 @@ def test_add_puts_paths_under_their_names_and_refuses_clashes(tmp_path):
     fs.extract(fs.load(target), out)
     assert (out / 'a.txt').read_bytes() == b'a' * 500
     assert (out / 'extra' / 'y' / 'z.bin').read_bytes() == (extra / 'y' / 'z.bin').read_bytes()
+
+
+INTERRUPT_AT = '''
+import os, signal, sys
+from embeddenator.cli.__main__ import main
+from embeddenator.fs import journal
+limit, written = int(sys.argv[3]), [0]
+pwrite = os.pwrite
+
+
+def interrupted_pwrite(fd, data, at):           # write up to `limit` bytes of the segment, then Ctrl-C
+    data = memoryview(data).cast('B')
+    room = limit - written[0]
+    if room <= 0:
+        os.kill(os.getpid(), signal.SIGINT)
+    n = pwrite(fd, data[:max(room, 1)], at)
+    written[0] += n
+    return n
+
+
+journal.os = type(sys)('os_for_the_test')
+journal.os.__dict__.update(os.__dict__, pwrite=interrupted_pwrite)
+sys.exit(main(['update', sys.argv[1], sys.argv[2], '--workers', '1']))
+'''
+
+
+@pytest.mark.parametrize('limit', [0, 700, 40_000])
+def test_update_interrupted_while_appending_exits_130_with_the_engram_as_it_was(tmp_path, limit):
+    """Ctrl-C after `limit` bytes of the appended segment: exit 130, one line, the engram's old bytes exactly."""
+    import signal
+    import subprocess
+    import sys
+    src, target, old, new = _ingested_then_changed(tmp_path)
+    before = target.read_bytes()
+    script = tmp_path / 'interrupt_at.py'
+    script.write_text(INTERRUPT_AT)
+    child = subprocess.run([sys.executable, str(script), str(target), str(src), str(limit)], capture_output=True,
+                           text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert (child.returncode, child.stderr) == (130, 'embeddenator: interrupted\n')
+    assert target.read_bytes() == before
+    update_to(target, src, workers=1)
+    fs.extract(fs.load(target), tmp_path / 'again')
+    assert {p.name: p.read_bytes() for p in (tmp_path / 'again').iterdir()} == new
