@@ -72,6 +72,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ('lazy_config_changed.__init__', 'super().__init__({}, encoder)', 'super().__init__(None, encoder)'):
         'the config is replaced by compute() before doit reads it',
     ('_body_and_breaking_note', 'in_note = False', 'in_note = None'): 'in_note is only tested for truth',
+    ('message_level', "…PE_LEVEL.get(message.type or ''), 'patch' if message.scope =…",
+     "…PE_LEVEL.get(message.type or 'XXXX'), 'patch' if message.scope =…"):
+        "a commit without a type looks up '' or 'XXXX' in TYPE_LEVEL, and neither is a key: None either way",
     ('_with_specifier', 'marker = f"; {text.split(\';\', 1)[1].strip()}" if req.marker e…',
      'marker = f"; {text.split(\';\')[1].strip()}" if req.marker e…'): _MARKER,
     ('_with_specifier', 'marker = f"; {text.split(\';\', 1)[1].strip()}" if …',
