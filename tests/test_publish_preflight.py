@@ -115,3 +115,13 @@ def test_dirty_paths_are_verbatim_for_odd_names_and_renames(tmp_path):
     git.Repo(repo).git.mv('README.md', 'read me "é".md')
     (repo / 'ünïcode name.txt').write_text('new\n')
     assert sorted(tagging.dirty_paths(repo)) == ['read me "é".md', 'ünïcode name.txt']
+
+
+def test_a_publish_warning_is_printed_once_per_run_however_many_packages_meet_it(capsys):
+    from tasks.release.publish import warn_once
+    warn_once(['7 changed paths outside (test)', 'first (test)'])
+    warn_once(['7 changed paths outside (test)'])
+    warn_once(['7 changed paths outside (test)', 'second (test)'])
+    assert capsys.readouterr().err.splitlines() == [
+        'publish: warning: 7 changed paths outside (test)', 'publish: warning: first (test)',
+        'publish: warning: second (test)']

@@ -85,9 +85,19 @@ def check_preflight(root: Path, dry_run: bool) -> tuple[list[preflight.Gate], li
     if len(dirty) > len(inside):
         outside = [p for p in dirty if p not in inside]
         warnings.append(f'{len(outside)} changed paths outside the released files (e.g. {", ".join(outside[:3])})')
-    for warning in warnings:
-        print(scrub(f'publish: warning: {warning}'), file=sys.stderr)
+    warn_once(warnings)
     return gates, warnings
+
+
+_WARNED: set[str] = set()       # warnings this process has printed: every package meets the same git state
+
+
+def warn_once(warnings: list[str]) -> None:
+    """Print each warning on stderr the first time this run meets it (each package's record keeps them all)."""
+    for warning in warnings:
+        if warning not in _WARNED:
+            _WARNED.add(warning)
+            print(scrub(f'publish: warning: {warning}'), file=sys.stderr)
 
 
 def release_paths(paths: list[str]) -> list[str]:
