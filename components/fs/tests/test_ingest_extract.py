@@ -150,8 +150,31 @@ def test_unwritable_target_keeps_the_previous_engram(tree, tmp_path):
 def test_an_engram_inside_its_sources_is_not_ingested_into_itself(tree):
     target = tree / 'self.engram'
     fs.ingest_to(tree, target, workers=1)
-    again = fs.ingest_to(tree, target, workers=1)
+    with pytest.warns(fs.FsWarning, match=r'self\.engram: the engram being written; not stored'):
+        again = fs.ingest_to(tree, target, workers=1)
     assert b'self.engram' not in {e.path for e in again.entries}
+
+
+def test_the_engram_named_as_a_source_is_not_stored_and_said_so_as_tar_does(tree, tmp_path):
+    """`tar -cf a.tar f a.tar` says "a.tar: file is the archive; not dumped" and leaves it out."""
+    target = tmp_path / 't.engram'
+    fs.ingest_to(tree, target, workers=1)
+    with pytest.warns(fs.FsWarning, match=r't\.engram: the engram being written; not stored'):
+        again = fs.ingest_to([tree / 'a', target], target, workers=1)
+    assert {e.path.split(b'/')[0] for e in again.entries} == {b'a'}
+
+
+@pytest.mark.parametrize('command', ['ingest', 'update'])
+def test_the_engram_as_its_only_source_is_refused_with_nothing_changed(tree, tmp_path, command):
+    from embeddenator.fs.update import update_to
+    target = tmp_path / 't.engram'
+    fs.ingest_to(tree, target, workers=1)
+    before = target.read_bytes()
+    run = (lambda: fs.ingest_to(target, target, workers=1)) if command == 'ingest' else \
+        (lambda: update_to(target, target, workers=1))
+    with pytest.warns(fs.FsWarning), pytest.raises(fs.FsError, match=r't\.engram is the engram being written'):
+        run()
+    assert target.read_bytes() == before
 
 
 def test_entries_under_a_stored_symlink_are_refused(tree, tmp_path):

@@ -206,8 +206,9 @@ def ingest_to(sources, target, skip_special: bool = False, **options) -> Engram:
 
     Memory does not grow with the tree: the compressed frames wait in an unnamed temporary file beside `target`
     until the engram is written, and the returned engram reads them memory-mapped from `target`.
-    A previous engram at `target` inside the sources is not ingested into the new one; partial engrams that a
-    killed ingest left beside `target` (their owner pid is gone) are removed first.
+    A previous engram at `target` among the sources is not ingested into the new one (an FsWarning says so;
+    FsError when it is the only source); partial engrams that a killed ingest left beside `target` (their owner
+    pid is gone) are removed first.
 
     >>> import tempfile
     >>> from pathlib import Path

@@ -81,13 +81,15 @@ def _walk(full: bytes, rel: bytes, out: list[Entry], skip: frozenset, skip_speci
         raise FsError(f'{os.fsdecode(full)}: cannot list the directory ({err.strerror})') from None
     for name in names:
         child, child_rel = os.path.join(full, name), (rel + b'/' + name if rel else name)
-        st = os.lstat(child)
-        if (st.st_dev, st.st_ino) not in skip:
-            _add(child, child_rel, st, out, skip, skip_special)
+        _add(child, child_rel, os.lstat(child), out, skip, skip_special)
 
 
 def _add(full: bytes, rel: bytes, st: os.stat_result, out: list[Entry], skip: frozenset, skip_special: bool) -> None:
-    """The entry for `full` (unless skipped) and, for a folder, everything below it."""
+    """The entry for `full` (unless skipped) and, for a folder, everything below it. The engram being written
+    (in `skip`) is left out with a warning, as tar leaves out its archive ("file is the archive; not dumped")."""
+    if (st.st_dev, st.st_ino) in skip:
+        warnings.warn(f'{os.fsdecode(full)}: the engram being written; not stored', FsWarning, stacklevel=2)
+        return
     entry = _entry(full, rel, st, skip_special)
     if entry is not None:
         out.append(entry)
@@ -130,6 +132,9 @@ def scan(sources, exclude=(), skip_special: bool = False) -> list[Entry]:
             _walk(full, b'', entries, skip, skip_special)
             continue
         _add(full, name, st, entries, skip, skip_special)
+    if sources and not entries and all((st.st_dev, st.st_ino) in skip for st in map(_stat_or_none, sources) if st is not None):
+        raise FsError(f'{os.fsdecode(sources[0])} is the engram being written, and there is nothing else to store; '
+                      'give the files or folders to store')
     seen: dict[bytes, Entry] = {}
     for entry in entries:
         if entry.path in seen:
