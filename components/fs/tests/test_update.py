@@ -133,6 +133,9 @@ def test_rm_drops_paths_and_refuses_unknown_ones(tmp_path):
     before = target.read_bytes()
     with pytest.raises(fs.FsError, match='not in the engram'):
         remove_paths(target, ['nope.txt'])
+    for whole in ('/', '', '//'):                # the whole tree is not a stored path: named as given
+        with pytest.raises(fs.FsError, match=f"^'{whole}': not a stored path"):
+            remove_paths(target, [whole])
     assert target.read_bytes() == before
     remove_paths(target, ['d'])
     engram = fs.load(target)

@@ -192,7 +192,10 @@ def remove_paths(target, paths) -> tuple[Engram, dict]:
         old = load(target)
         gone = [os.fsencode(p).rstrip(b'/') for p in paths]
         held = {e.path for e in old.entries}
-        for path in gone:
+        for given, path in zip(paths, gone):
+            if not path:
+                raise FsError(f'{os.fsdecode(given)!r}: not a stored path (the whole tree); give paths as stored, '
+                              'relative to its top; nothing was changed')
             if path.startswith(b'/') or b'..' in path.split(b'/'):
                 raise FsError(f'{os.fsdecode(path)}: outside the stored tree; give a path as stored (relative, no '
                               '..); nothing was changed')
