@@ -154,3 +154,20 @@ def test_query_a_sharded_index_with_vectors_from_a_npy_file(tmp_path, capsys):
     np.save(tmp_path / 'bad.npy', np.array([[2, 0, 0, 0]]))
     code, _, err = run(capsys, 'query', folder, tmp_path / 'bad.npy', '--scheduler', 'inline')
     assert code == USER_ERROR and 'only -1, 0 and +1' in err
+
+
+def test_info_reads_as_a_summary_with_sizes_in_megabytes(src, tmp_path, capsys):
+    engram = tmp_path / 'e.engram'
+    run(capsys, 'ingest', src, '-o', engram, '--workers', '1')
+    (src / 'b.bin').unlink()
+    run(capsys, 'update', engram, src)
+    code, out, _ = run(capsys, 'info', engram)
+    facts = json.loads(run(capsys, 'info', engram, '--json')[1])
+    lines = out.splitlines()
+    assert code == OK and [line.split(':')[0] for line in lines] == [
+        'engram', 'codec', 'tree', 'chunks', 'storage', 'vectors']
+    assert lines[0] == f"engram: {engram} ({facts['engram_bytes'] / 1e6:.2f} MB), generation 1"
+    assert lines[2] == f"tree: 1 files ({200 * 17 / 1e6:.2f} MB), 1 folders, 0 symlinks, 0 hard links, 0 special"
+    assert f"live {facts['live_bytes'] / 1e6:.2f} MB in {facts['live_rows']} rows" in lines[4]
+    assert f"dead {facts['dead_bytes'] / 1e6:.2f} MB in {facts['dead_rows']} rows" in lines[4]
+    assert '1 deleted entries' in lines[4] and 'embeddenator compact' in lines[4]

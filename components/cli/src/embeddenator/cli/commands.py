@@ -87,11 +87,31 @@ def info(args, show: bool) -> tuple[dict, list[str]]:
     result = {'engram': args.engram, **summary, **_storage(engram, os.path.getsize(args.engram))}
     if getattr(args, 'verify', False):
         result['verified_segments'] = fs.verify(args.engram)       # FormatError (exit 2) on any damaged byte
-    lines = [f'{k}: {v}' for k, v in sorted(result.items()) if k not in ('codec', 'verified_segments')]
+    lines = info_lines(result)
     if 'verified_segments' in result:
         lines.append(f"verified: {result['verified_segments']} segments, every byte matches its checksum")
-    lines.insert(0, 'codec: version {version}, dim {dim}, chunk {chunk_size} bytes'.format(**summary['codec']))
     return result, lines
+
+
+def info_lines(r: dict) -> list[str]:
+    """`info`'s facts as a short summary (sizes in MB; `--json` has every field, in bytes)."""
+    mb = megabytes
+    dead = r['dead_bytes'] > 0 or r['deleted_entries'] > 0
+    size = r['overhead_percent']
+    than = 'larger' if size is not None and size >= 0 else 'smaller'
+    overhead = '' if size is None else f'; the file is {abs(size)}% {than} than the content'
+    return [
+        f"engram: {r['engram']} ({mb(r['engram_bytes'])}), generation {r['generation']}",
+        'codec: version {version}, dim {dim}, chunk {chunk_size} bytes'.format(**r['codec']),
+        f"tree: {r['files']} files ({mb(r['bytes'])}), {r['dirs']} folders, {r['symlinks']} symlinks, "
+        f"{r['hardlinks']} hard links, {r['special']} special",
+        f"chunks: {r['chunks']} ({r['live_rows']} unique, {mb(r['deduplicated_bytes'])} stored once each), "
+        f"{r['corrections']} corrected",
+        f"storage: live {mb(r['live_bytes'])} in {r['live_rows']} rows, dead {mb(r['dead_bytes'])} in "
+        f"{r['dead_rows']} rows and {r['deleted_entries']} deleted entries"
+        + (' (embeddenator compact drops them)' if dead else '') + overhead,
+        f"vectors: {r['sub_engrams']} sub-engrams, root {r['root_nnz']} non-zeros, at most "
+        f"{r.get('max_nnz', '?')} per file"]
 
 
 def export(args, show: bool) -> tuple[dict, list[str]]:
