@@ -24,14 +24,15 @@ def add_parser(sub, common, bounded_workers) -> None:
     p = sub.add_parser('rm', parents=[common], help='remove stored paths from an engram',
                        description='Mark PATH (as stored; a folder takes everything under it) deleted in ENGRAM '
                                    '(its unshared chunks become dead bytes until compact). A path the engram does '
-                                   'not hold changes nothing.')
+                                   'not hold is refused, with nothing changed.')
     p.add_argument('engram', metavar='ENGRAM')
     p.add_argument('paths', nargs='+', metavar='PATH')
     p.set_defaults(run=rm)
 
     p = sub.add_parser('add', parents=[common], help='add files and folders to an engram',
-                       description='Add each PATH under its own name at the top of ENGRAM (encoding only it), '
-                                   'replacing ENGRAM atomically. A name the engram already holds changes nothing.')
+                       description='Add each PATH under its own name at the top of ENGRAM (encoding only it) and '
+                                   'append the change to ENGRAM (old or new state, never a mix). A name the engram '
+                                   'already holds is refused, with nothing changed (use update, or rm first).')
     p.add_argument('engram', metavar='ENGRAM')
     p.add_argument('paths', nargs='+', metavar='PATH')
     p.add_argument('--workers', type=bounded_workers, default=None, metavar='N', help='worker processes')
