@@ -46,3 +46,24 @@ def test_npy_export_is_the_dense_file_matrix(engram, tmp_path):
 def test_unknown_suffix_is_a_clear_error(engram, tmp_path):
     with pytest.raises(interop.InteropError, match='unknown export suffix'):
         interop.export_engram(engram, tmp_path / 'e.csv')
+
+
+def test_npz_export_of_a_stored_engram_writes_the_codebook_block_by_block(tmp_path, monkeypatch):
+    """A v4 engram derives its codebook rows: the export makes and writes them a block at a time (a 700 MB tree
+    has 1.4 GB of rows), never the whole matrix, and the file holds exactly the rows."""
+    from embeddenator.fs.store import DerivedRows
+    from embeddenator.interop import export
+    src = tmp_path / 'src'
+    src.mkdir()
+    (src / 'r.bin').write_bytes(np.random.default_rng(7).integers(0, 256, 30_000, dtype=np.uint8).tobytes())
+    (src / 'short.txt').write_bytes(b'short\n')
+    fs.ingest_to(src, tmp_path / 't.engram', workers=1)
+    engram = fs.load(tmp_path / 't.engram')
+    whole = np.asarray(engram.codebook).reshape(len(engram.codebook), -1)
+    monkeypatch.setattr(export, 'CODEBOOK_BLOCK', 7)                       # several blocks, the last one short
+    monkeypatch.setattr(DerivedRows, '__array__', lambda *a, **k: pytest.fail('the whole codebook was made'))
+    info = interop.export_engram(engram, tmp_path / 'e.npz')
+    with np.load(tmp_path / 'e.npz', allow_pickle=False) as data:
+        assert info['chunks'] == len(whole) == 25 and data['codebook_words'].dtype == np.dtype('<u8')
+        assert np.array_equal(data['codebook_words'], whole)
+        assert np.array_equal(data['chunk_ids'], np.asarray(engram.chunk_ids))

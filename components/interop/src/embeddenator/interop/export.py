@@ -19,14 +19,24 @@ import numpy as np
 
 from embeddenator.fs import Engram
 from embeddenator.interop.arrays import InteropError, as_sparse, to_arrays
-from embeddenator.interop.files import _write, npz_bytes, save_npy
+from embeddenator.interop.files import _write, save_npy, write_npz
 
 ENGRAM_JSON_FORMAT = 'embeddenator-engram-vectors/v1'
 SUFFIXES = ('.npz', '.json', '.npy')
+CODEBOOK_BLOCK = 4096           # codebook rows made and written at once (10 MB at D = 10,000)
 
 
 def _prefixed(prefix: str, arrays: dict) -> dict:
     return {f'{prefix}_{k}': v for k, v in arrays.items() if k != 'dim'}
+
+
+def _codebook(engram: Engram) -> tuple:
+    """(shape, dtype, blocks) of the packed codebook as (m, words) rows: a v4 engram derives its rows from the
+    stored chunks, so they are made and written a block at a time, never all in memory."""
+    m, words = len(engram.codebook), 2 * engram.codec.half
+    blocks = (np.asarray(engram.codebook[np.arange(k, min(k + CODEBOOK_BLOCK, m))]).reshape(-1, words)
+              for k in range(0, m, CODEBOOK_BLOCK))         # by index, not slice: no query cache to fill
+    return (m, words), '<u8', blocks
 
 
 def _vec_json(vec, dim: int) -> dict:
@@ -41,14 +51,12 @@ def export_engram(engram: Engram, path) -> dict:
     paths = [os.fsdecode(e.path) for e in engram.files]
     prefixes = [os.fsdecode(p) for p in engram.hierarchy]
     if suffix == '.npz':
-        codebook = np.asarray(engram.codebook)
         arrays = {'dim': np.asarray(dim, np.int64), 'file_paths': np.asarray(paths, dtype=str),
                   'prefixes': np.asarray(prefixes, dtype=str), 'chunk_ids': np.asarray(engram.chunk_ids),
-                  'codebook_words': codebook.reshape(len(codebook), -1),
                   **_prefixed('files', to_arrays(engram.file_vectors, 'sparse', dim)),
                   **_prefixed('tree', to_arrays(list(engram.hierarchy.values()), 'sparse', dim)),
                   **_prefixed('root', to_arrays([engram.root], 'sparse', dim))}
-        _write(path, npz_bytes(arrays))
+        write_npz(path, arrays, {'codebook_words': _codebook(engram)})
     elif suffix == '.json':
         doc = {'format': ENGRAM_JSON_FORMAT, 'dim': dim, 'root': _vec_json(engram.root, dim),
                'files': [{'path': p, **_vec_json(v, dim)} for p, v in zip(paths, engram.file_vectors)],

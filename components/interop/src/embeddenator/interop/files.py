@@ -11,7 +11,7 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -34,6 +34,58 @@ def _read(path) -> bytes:
         return Path(path).read_bytes()
     except OSError as err:
         raise InteropError(f'{os.fspath(path)}: cannot read ({err.strerror})') from None
+
+
+class _Sink:
+    """What zipfile writes, kept until taken: a stream it cannot seek, so it writes each member's sizes after the
+    member's data (a data descriptor) and the whole archive streams out front to back."""
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+        self.at = 0
+
+    def write(self, data) -> int:
+        self.parts.append(bytes(data))
+        self.at += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.at
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        out, self.parts = b''.join(self.parts), []
+        return out
+
+
+def npz_chunks(arrays: dict[str, np.ndarray], streamed: dict[str, tuple]) -> Iterator[bytes]:
+    """The bytes of a compressed `.npz` of `arrays` and of each streamed array (name -> (shape, dtype, blocks):
+    blocks of its rows in order), in pieces as they are made: memory holds one block, not the archive."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, 'w', zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+        for name, array in arrays.items():
+            with zf.open(f'{name}.npy', 'w', force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+            yield sink.take()
+        for name, (shape, dtype, blocks) in streamed.items():
+            dtype = np.dtype(dtype)
+            with zf.open(f'{name}.npy', 'w', force_zip64=True) as member:
+                np.lib.format.write_array_header_2_0(member, {'descr': np.lib.format.dtype_to_descr(dtype),
+                                                              'fortran_order': False, 'shape': tuple(shape)})
+                for block in blocks:
+                    member.write(np.ascontiguousarray(block, dtype=dtype).tobytes())
+                    yield sink.take()
+    yield sink.take()
+
+
+def write_npz(path, arrays: dict[str, np.ndarray], streamed: dict[str, tuple]) -> Path:
+    """`npz_chunks` written atomically to `path`."""
+    try:
+        return atomic_write(path, npz_chunks(arrays, streamed))
+    except OSError as err:
+        raise InteropError(f'{os.fspath(path)}: cannot write ({err.strerror}); check the folder') from None
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
