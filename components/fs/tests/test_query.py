@@ -77,3 +77,15 @@ def test_chunk_hits_through_plain_rows_equal_those_through_the_codec_rows(tree, 
         book, rows = scanned_rows(engram, data)
         assert book is not engram.codebook                       # the plain rows are what is scanned
         assert fs.query(engram, data, k=8)['chunks'] == rank_chunks(engram, engram.codec.encode(data), 8)
+
+
+def test_a_superposed_engram_is_scanned_through_its_codec_rows(tree, tmp_path):
+    """Plain rows score like the codec's only for the exact codec: a superposed one keeps its own rows."""
+    from embeddenator.fs.query import scanned_rows
+    fs.ingest_to(tree, tmp_path / 's.engram', codec=fs.ChunkCodec(chunk_size=2500), workers=1)
+    engram = fs.load(tmp_path / 's.engram')
+    blob = (tree / 'a' / 'b' / 'blob.bin').read_bytes()
+    book, rows = scanned_rows(engram, blob)
+    assert book is engram.codebook and np.array_equal(rows, engram.codec.encode(blob))
+    hits = fs.query(engram, blob, k=1)
+    assert hits['files'][0].path == 'a/b/blob.bin' and hits['chunks'][0].path == 'a/b/blob.bin'
