@@ -185,7 +185,7 @@ class ChunkCodec:
         """Packed rows (n, 2, H) that score exactly as `encode_rows` does against each other, made without its
         seeded permutation: bit b of a chunk on dimension b, +1 where set, -1 where clear, 0 past its length.
         `encode_rows` is this with one fixed permutation of the dimensions applied, and a dot product does not see
-        a permutation applied to both sides. About twenty times as fast: for scanning (query), not for storage.
+        a permutation applied to both sides. About sixteen times as fast: for scanning (query), not for storage.
         Exact codec only (one bit per dimension)."""
         if self.overlap > 1:
             raise ValueError('plain rows need the exact codec (8 * chunk_size <= dim)')

@@ -4,7 +4,7 @@ The query bytes are encoded with the engram's own codec. Files are ranked throug
 Index over the stored file vectors (sparse, thinned bundles of chunks); chunks are ranked by the kernels' top-k
 over the codebook, block by block of rows, best score per codebook row, ties by the smaller row. For a v4 engram
 with the exact codec the rows are made from the stored chunks without the codec's permutation, and so is the
-query (`ChunkCodec.plain_rows`: the same scores, a twentieth of the work); earlier formats are scanned through a
+query (`ChunkCodec.plain_rows`: the same scores, a sixteenth of the work); earlier formats are scanned through a
 zero-copy `vsa.PackedMatrix` view of their memory-mapped rows. Similarity is positional: equal bytes at equal
 offsets within a chunk.
 """
