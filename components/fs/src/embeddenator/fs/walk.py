@@ -132,7 +132,8 @@ def scan(sources, exclude=(), skip_special: bool = False) -> list[Entry]:
             _walk(full, b'', entries, skip, skip_special)
             continue
         _add(full, name, st, entries, skip, skip_special)
-    if sources and not entries and all((st.st_dev, st.st_ino) in skip for st in map(_stat_or_none, sources) if st is not None):
+    stats = [st for st in map(_stat_or_none, sources) if st is not None]
+    if sources and not entries and all((st.st_dev, st.st_ino) in skip for st in stats):
         raise FsError(f'{os.fsdecode(sources[0])} is the engram being written, and there is nothing else to store; '
                       'give the files or folders to store')
     seen: dict[bytes, Entry] = {}
